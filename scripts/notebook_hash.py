@@ -1,0 +1,37 @@
+"""The hash that ties a notebook's stored outputs to the code that made them.
+
+It covers the notebook's code cells (their source, in order) and every file of
+vae_lib. ``scripts/execute_notebooks.py`` writes it into the notebook's
+metadata after a full-mode run; ``tests/test_stored_outputs.py`` recomputes it
+and fails when the stored outputs are stale.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+METADATA_KEY = "vae_book"
+
+
+def vae_lib_hash(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((root / "vae_lib").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def code_hash(notebook: nbformat.NotebookNode) -> str:
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def notebook_hashes(notebook: nbformat.NotebookNode, root: Path = ROOT) -> dict:
+    return {"code_sha256": code_hash(notebook), "vae_lib_sha256": vae_lib_hash(root)}

@@ -1,0 +1,25 @@
+"""vae_lib: what the book's notebooks share that is not the lesson.
+
+device choice and seeding (device), quick mode (mode), MNIST as tensors
+(data), the loss pieces (losses), reference models (models), the training
+loop (train), figures (plots) and widgets (widgets).
+"""
+from .checks import checks
+from .data import MNIST, MNISTUnavailableError, binarize, load_mnist
+from .device import get_device, seed_everything
+from .losses import (bernoulli_log_likelihood, bernoulli_nll, bernoulli_vae_loss, gaussian_nll, iw_log_likelihood,
+                     kl_diag_gaussians, kl_standard_normal, reparameterize)
+from .mode import choose, quick_mode
+from .models import MLPVAE
+from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
+from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MNIST", "MNISTUnavailableError", "binarize", "load_mnist", "get_device", "seed_everything",
+    "bernoulli_log_likelihood", "bernoulli_nll", "bernoulli_vae_loss", "gaussian_nll", "iw_log_likelihood",
+    "kl_diag_gaussians", "kl_standard_normal", "reparameterize", "choose", "quick_mode",
+    "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
+    "show_images", "History", "NonFiniteLossError", "evaluate", "fit", "checks", "progress_bar",
+]

@@ -1,0 +1,238 @@
+"""The training loop every chapter uses after the MLP chapter writes one by hand.
+
+The loss protocol
+-----------------
+``loss_fn(model, x, y) -> dict[str, Tensor]``: x is a batch (B, ...) already on
+the model's device, y the matching labels (or None). The dict holds scalar
+tensors, each averaged over the batch (nats per example); it must contain
+``"loss"``, the quantity minimised. Every other entry (``"recon"``, ``"kl"``,
+...) is recorded in the history per epoch, for train and test.
+
+Speed: the data stays on the device as one tensor, each epoch is shuffled with
+``torch.randperm``, and per-step losses are summed on the device; the host
+reads them only every ``sync_every`` steps (for the progress bar and the NaN
+check) and at the end of each epoch.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .checks import checks
+
+LossFn = Callable[..., dict]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss becomes NaN or infinite."""
+
+
+@dataclass
+class History:
+    """Per-epoch record of a ``fit`` run.
+
+    train[name][e], test[name][e]: the mean of loss term ``name`` in epoch e
+    (nats per example), for the training data and the test data.
+    seconds[e]: wall-clock seconds spent training in epoch e.
+    """
+
+    train: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+    seconds: list = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.seconds)
+
+    def _append(self, split: dict, terms: dict) -> None:
+        for name, value in terms.items():
+            split.setdefault(name, []).append(value)
+
+    def table(self, digits: int = 2) -> str:
+        """A plain-text table with one row per epoch."""
+        names = list(self.train)
+        header = ["epoch"] + [f"train {n}" for n in names] + [f"test {n}" for n in self.test] + ["s"]
+        rows = []
+        for e in range(self.epochs):
+            row = [str(e + 1)] + [f"{self.train[n][e]:.{digits}f}" for n in names]
+            row += [f"{self.test[n][e]:.{digits}f}" for n in self.test]
+            rows.append(row + [f"{self.seconds[e]:.1f}"])
+        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header] + rows]
+        return "\n".join(lines)
+
+
+def progress_bar(*args, **kwargs):
+    """A tqdm progress bar: a widget in Jupyter, text elsewhere.
+
+    ``VAE_PROGRESS=text`` forces the text bar (the project's notebook
+    execution uses it so that stored outputs show the bar's final state as
+    plain text in the HTML book).
+    """
+    if os.environ.get("VAE_PROGRESS", "auto").strip().lower() == "text":
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm(*args, **kwargs)
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _check_inputs(x, y, epochs, batch_size, name):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+    if x.dim() < 2 or len(x) == 0:
+        raise ValueError(f"{name} must have shape (N, ...) with N > 0, got {tuple(x.shape)}.")
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} must be floating point (e.g. x.float() / 255), got {x.dtype}.")
+    if y is not None:
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"labels for {name} must be a torch.Tensor, got {type(y).__name__}.")
+        if len(y) != len(x):
+            raise ValueError(f"{name} has {len(x)} examples but its labels have {len(y)}.")
+    for label, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+
+
+def _call_loss(loss_fn, model, x, y) -> dict:
+    terms = loss_fn(model, x, y)
+    if not isinstance(terms, dict) or "loss" not in terms:
+        raise TypeError(
+            "loss_fn(model, x, y) must return a dict of scalar tensors with a 'loss' "
+            f"entry, got {type(terms).__name__}"
+            + (f" with keys {sorted(terms)}" if isinstance(terms, dict) else "") + "."
+        )
+    for name, value in terms.items():
+        if not isinstance(value, torch.Tensor) or value.dim() != 0:
+            raise TypeError(
+                f"loss term {name!r} must be a scalar tensor (average over the batch), "
+                f"got {type(value).__name__} of shape {tuple(getattr(value, 'shape', ()))}."
+            )
+    return terms
+
+
+@torch.no_grad()
+def evaluate(model, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = None,
+             batch_size: int = 1000, transform: Callable | None = None) -> dict:
+    """Mean of each loss term over (x, y), in eval mode: {name: float} (nats per example)."""
+    _check_inputs(x, y, 1, batch_size, "x")
+    device = _device_of(model)
+    was_training = model.training
+    model.eval()
+    sums: dict = {}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device, non_blocking=True)
+        yb = None if y is None else y[start:start + batch_size].to(device, non_blocking=True)
+        if transform is not None:
+            xb = transform(xb)
+        for name, value in _call_loss(loss_fn, model, xb, yb).items():
+            sums[name] = sums.get(name, 0.0) + value.detach() * len(xb)
+    model.train(was_training)
+    return {name: (total / len(x)).item() for name, total in sums.items()}
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor | None = None,
+    *,
+    x_test: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    optimizer: torch.optim.Optimizer | None = None,
+    transform: Callable | None = None,
+    on_epoch_end: Callable | None = None,
+    sync_every: int = 50,
+    progress: bool = True,
+    history: History | None = None,
+) -> History:
+    """Train ``model`` on in-memory tensors and return the per-epoch ``History``.
+
+    x_train: (N, ...) float tensor; y_train: (N,) labels or None. Both are moved
+    once to the model's device. x_test/y_test, if given, are evaluated after
+    every epoch. optimizer defaults to Adam(lr). transform(x) is applied to
+    every batch on the device (e.g. ``vae_lib.binarize``).
+    on_epoch_end(epoch, model, history) runs after each epoch (epoch counts from 1).
+    Passing an earlier ``history`` continues it.
+
+    Raises NonFiniteLossError, naming the epoch and step, when the loss becomes
+    NaN or infinite; the model is then put back to its weights at the start of
+    that epoch, so earlier training is not lost.
+    """
+    _check_inputs(x_train, y_train, epochs, batch_size, "x_train")
+    if x_test is not None:
+        _check_inputs(x_test, y_test, epochs, batch_size, "x_test")
+    device = _device_of(model)
+    x_train = x_train.to(device)
+    y_train = None if y_train is None else y_train.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    history = history if history is not None else History()
+    n = len(x_train)
+    steps = math.ceil(n / batch_size)
+    first_epoch = history.epochs + 1
+    bar = progress_bar(total=epochs * steps, disable=not progress, unit="step", dynamic_ncols=True)
+    try:
+        for epoch in range(first_epoch, first_epoch + epochs):
+            bar.set_description(f"epoch {epoch}/{first_epoch + epochs - 1}")
+            snapshot = copy.deepcopy(model.state_dict())
+            model.train()
+            started = time.perf_counter()
+            order = torch.randperm(n, device=device)
+            sums: dict = {}
+            first_bad = torch.full((), -1, device=device, dtype=torch.long)
+            for step in range(steps):
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                xb = x_train[idx]
+                yb = None if y_train is None else y_train[idx]
+                # Only the very first batch pays for the syncing input checks.
+                with checks(epoch == first_epoch and step == 0):
+                    if transform is not None:
+                        xb = transform(xb)
+                    terms = _call_loss(loss_fn, model, xb, yb)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                for name, value in terms.items():
+                    sums[name] = sums.get(name, 0.0) + value.detach() * len(idx)
+                bad_now = ~torch.isfinite(terms["loss"].detach()) & (first_bad < 0)
+                first_bad = torch.where(bad_now, torch.full_like(first_bad, step + 1), first_bad)
+                bar.update(1)
+                if (step + 1) % sync_every == 0 or step + 1 == steps:
+                    if first_bad.item() >= 0:
+                        model.load_state_dict(snapshot)
+                        raise NonFiniteLossError(
+                            f"The loss became NaN or infinite in epoch {epoch} at step "
+                            f"{first_bad.item()} of {steps}. The model's weights were put "
+                            f"back to the start of epoch {epoch}. Common causes: a learning "
+                            "rate that is too high, log of 0 in a hand-written loss, or "
+                            "inputs outside the range the likelihood expects."
+                        )
+                    seen = min((step + 1) * batch_size, n)
+                    bar.set_postfix(loss=f"{(sums['loss'] / seen).item():.2f}")
+            seconds = time.perf_counter() - started
+            history._append(history.train, {k: (v / n).item() for k, v in sums.items()})
+            history.seconds.append(seconds)
+            if x_test is not None:
+                test_terms = evaluate(model, loss_fn, x_test, y_test, transform=transform)
+                history._append(history.test, test_terms)
+                bar.set_postfix(loss=f"{history.train['loss'][-1]:.2f}",
+                                test=f"{test_terms['loss']:.2f}")
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, model, history)
+    finally:
+        bar.close()
+    return history
