@@ -13,6 +13,7 @@ from .mode import choose, quick_mode
 from .models import MLPVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
 from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
+from .widgets import latent_explorer
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,5 @@ __all__ = [
     "kl_diag_gaussians", "kl_standard_normal", "reparameterize", "choose", "quick_mode",
     "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
     "show_images", "History", "NonFiniteLossError", "evaluate", "fit", "checks", "progress_bar",
+    "latent_explorer",
 ]

@@ -50,9 +50,12 @@ class History:
     def epochs(self) -> int:
         return len(self.seconds)
 
-    def _append(self, split: dict, terms: dict) -> None:
-        for name, value in terms.items():
-            split.setdefault(name, []).append(value)
+    def add_epoch(self, train: dict, test: dict | None = None, seconds: float = float("nan")) -> None:
+        """Record one epoch: {term: mean} for train (and test), and its duration."""
+        for split, terms in ((self.train, train), (self.test, test or {})):
+            for name, value in terms.items():
+                split.setdefault(name, []).append(float(value))
+        self.seconds.append(seconds)
 
     def table(self, digits: int = 2) -> str:
         """A plain-text table with one row per epoch."""
@@ -62,7 +65,7 @@ class History:
         for e in range(self.epochs):
             row = [str(e + 1)] + [f"{self.train[n][e]:.{digits}f}" for n in names]
             row += [f"{self.test[n][e]:.{digits}f}" for n in self.test]
-            rows.append(row + [f"{self.seconds[e]:.1f}"])
+            rows.append(row + [f"{self.seconds[e]:.1f}" if self.seconds[e] == self.seconds[e] else "-"])
         widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
         lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header] + rows]
         return "\n".join(lines)
@@ -224,13 +227,12 @@ def fit(
                     seen = min((step + 1) * batch_size, n)
                     bar.set_postfix(loss=f"{(sums['loss'] / seen).item():.2f}")
             seconds = time.perf_counter() - started
-            history._append(history.train, {k: (v / n).item() for k, v in sums.items()})
-            history.seconds.append(seconds)
+            train_terms = {k: (v / n).item() for k, v in sums.items()}
+            test_terms = None
             if x_test is not None:
                 test_terms = evaluate(model, loss_fn, x_test, y_test, transform=transform)
-                history._append(history.test, test_terms)
-                bar.set_postfix(loss=f"{history.train['loss'][-1]:.2f}",
-                                test=f"{test_terms['loss']:.2f}")
+                bar.set_postfix(loss=f"{train_terms['loss']:.2f}", test=f"{test_terms['loss']:.2f}")
+            history.add_epoch(train_terms, test_terms, seconds)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model, history)
     finally:

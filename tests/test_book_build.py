@@ -1,0 +1,52 @@
+"""The HTML book builds from the stored outputs with warnings as errors."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part.get("chapters", [])]
+    return files
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+def test_every_toc_entry_is_a_page(html):
+    for entry in _toc_files():
+        page = html / f"{Path(entry).with_suffix('')}.html"
+        assert page.is_file(), f"{entry} from _toc.yml is missing in the HTML"
+        assert page.stat().st_size > 2000
+
+
+def test_chapters_render_figures_math_and_exercises(html):
+    for entry in _toc_files():
+        if not entry.startswith("chapters/"):
+            continue
+        text = (html / f"{entry}.html").read_text()
+        assert "<img" in text and "data:image/png" in text or "_images/" in text, f"{entry}: no figures"
+        assert "math notranslate" in text, f"{entry}: no math"
+        assert text.count('class="admonition exercise') >= 3 or text.count("exercise") >= 3
+        assert "solution" in text and "dropdown" in text, f"{entry}: solutions not collapsed"
+        assert "```{" not in text and "{cite" not in text, f"{entry}: an unparsed directive or role"
+        assert "Traceback (most recent call last)" not in text
+        assert not re.search(r"application/vnd\.jupyter\.widget-view\+json", text), \
+            f"{entry}: a widget with no state would show as an empty box"

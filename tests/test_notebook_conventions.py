@@ -1,0 +1,55 @@
+"""House rules every chapter follows (see CONTRIBUTING.md)."""
+import re
+
+import nbformat
+import pytest
+
+from conftest import CHAPTERS
+
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+@pytest.fixture(params=CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def _markdown(nb):
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_starts_with_a_title(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), f"{path.name} must open with a title"
+
+
+def test_imports_vae_lib_and_links_notation(notebook):
+    path, nb = notebook
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "import vae_lib as vl" in code
+    assert "notation" in _markdown(nb), f"{path.name} must link the notation page"
+
+
+def test_has_three_exercises_with_collapsed_solutions(notebook):
+    path, nb = notebook
+    text = _markdown(nb)
+    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, needs 3"
+    for label in exercises:
+        match = re.search(r"```\{solution(?:-start)?\} " + re.escape(label) + r"\n:class: dropdown", text)
+        assert match, f"{path.name}: exercise {label} needs a solution with :class: dropdown"
+
+
+def test_some_outputs_are_compared_by_nbval(notebook):
+    path, nb = notebook
+    marked = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK)]
+    assert marked, f"{path.name} marks no cell with {CHECK_MARK}"
+    for cell in marked:
+        assert cell.outputs, f"{path.name}: a {CHECK_MARK} cell has no stored output to compare"
+
+
+def test_no_device_is_hard_coded(notebook):
+    path, nb = notebook
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not re.search(r"""["']cuda["']|\.cuda\(\)""", code), f"{path.name} hard-codes a device"
