@@ -151,11 +151,11 @@ def _raw_arrays(root: Path, download: bool):
 def _check_size(name: str, value: int | None, available: int) -> int:
     if value is None:
         return available
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
     if value > available:
         raise ValueError(f"{name}={value} is more than the {available} images available.")
-    return value
+    return int(value)
 
 
 def load_mnist(
@@ -175,8 +175,8 @@ def load_mnist(
     root = Path(root) if root is not None else default_root()
     (x_tr, y_tr, x_te, y_te), source = _raw_arrays(root, download)
     if quick_mode():
-        n_train = QUICK_SIZES[0] if n_train is None else n_train
-        n_test = QUICK_SIZES[1] if n_test is None else n_test
+        n_train = min(QUICK_SIZES[0], len(x_tr)) if n_train is None else n_train
+        n_test = min(QUICK_SIZES[1], len(x_te)) if n_test is None else n_test
     n_train = _check_size("n_train", n_train, len(x_tr))
     n_test = _check_size("n_test", n_test, len(x_te))
 

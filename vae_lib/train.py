@@ -177,6 +177,8 @@ def fit(
     that epoch, so earlier training is not lost.
     """
     _check_inputs(x_train, y_train, epochs, batch_size, "x_train")
+    if isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1:
+        raise ValueError(f"sync_every must be a positive integer, got {sync_every!r}.")
     if x_test is not None:
         _check_inputs(x_test, y_test, epochs, batch_size, "x_test")
     device = _device_of(model)
@@ -192,6 +194,7 @@ def fit(
         for epoch in range(first_epoch, first_epoch + epochs):
             bar.set_description(f"epoch {epoch}/{first_epoch + epochs - 1}")
             snapshot = copy.deepcopy(model.state_dict())
+            optimizer_snapshot = copy.deepcopy(optimizer.state_dict())
             model.train()
             started = time.perf_counter()
             order = torch.randperm(n, device=device)
@@ -217,6 +220,7 @@ def fit(
                 if (step + 1) % sync_every == 0 or step + 1 == steps:
                     if first_bad.item() >= 0:
                         model.load_state_dict(snapshot)
+                        optimizer.load_state_dict(optimizer_snapshot)
                         raise NonFiniteLossError(
                             f"The loss became NaN or infinite in epoch {epoch} at step "
                             f"{first_bad.item()} of {steps}. The model's weights were put "
