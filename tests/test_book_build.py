@@ -50,3 +50,11 @@ def test_chapters_render_figures_math_and_exercises(html):
         assert "Traceback (most recent call last)" not in text
         assert not re.search(r"application/vnd\.jupyter\.widget-view\+json", text), \
             f"{entry}: a widget with no state would show as an empty box"
+
+
+def test_pages_load_no_remote_scripts(html):
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied"
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        remote = re.findall(r'<script[^>]+src="(https?:[^"]+)"', text)
+        assert not remote, f"{page.relative_to(html)} loads scripts from the network: {remote}"
