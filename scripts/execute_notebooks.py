@@ -39,6 +39,9 @@ def execute(path: Path, timeout: int) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         coalesce_streams=True,
+        # Widgets need a live kernel; their cells are tagged remove-output and
+        # carry a static figure, so no widget state (and no CDN manager) is stored.
+        store_widget_state=False,
     )
     started = time.perf_counter()
     client.execute()

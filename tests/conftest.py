@@ -4,9 +4,12 @@ nbval starts each notebook's kernel from this process, so the environment set
 here reaches the notebooks too.
 """
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 os.environ["VAE_QUICK"] = "1"
@@ -14,3 +17,16 @@ os.environ.setdefault("VAE_PROGRESS", "text")
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def html(tmp_path_factory):
+    """Build the book once per test session; return the folder of its HTML."""
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CHAPTERS
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
 
 
 @pytest.fixture(params=CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -43,10 +43,11 @@ def test_has_three_exercises_with_collapsed_solutions(notebook):
 
 def test_some_outputs_are_compared_by_nbval(notebook):
     path, nb = notebook
-    marked = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK)]
-    assert marked, f"{path.name} marks no cell with {CHECK_MARK}"
+    marked = [c for c in nb.cells
+              if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
+    assert marked, f"{path.name} tags no cell {CHECK_TAG}"
     for cell in marked:
-        assert cell.outputs, f"{path.name}: a {CHECK_MARK} cell has no stored output to compare"
+        assert cell.outputs, f"{path.name}: a {CHECK_TAG} cell has no stored output to compare"
 
 
 def test_no_device_is_hard_coded(notebook):

@@ -1,8 +1,9 @@
 """vae_lib: what the book's notebooks share that is not the lesson.
 
 device choice and seeding (device), quick mode (mode), MNIST as tensors
-(data), the loss pieces (losses), reference models (models), the training
-loop (train), figures (plots) and widgets (widgets).
+(data), toy 2-D data and its metrics (toy), the loss pieces (losses),
+reference models (models), the training loop (train), figures (plots) and
+widgets (widgets).
 """
 from .checks import checks
 from .data import MNIST, MNISTUnavailableError, binarize, load_mnist
@@ -12,6 +13,8 @@ from .losses import (bernoulli_log_likelihood, bernoulli_nll, bernoulli_vae_loss
 from .mode import choose, quick_mode
 from .models import MLPVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
+from .toy import (distance_to_roll, energy_distance, make_swiss_roll, plot_posterior_ellipses,
+                  swiss_roll_curve, swiss_roll_log_density)
 from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
 from .widgets import latent_explorer
 
@@ -23,5 +26,6 @@ __all__ = [
     "kl_diag_gaussians", "kl_standard_normal", "reparameterize", "choose", "quick_mode",
     "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
     "show_images", "History", "NonFiniteLossError", "evaluate", "fit", "checks", "progress_bar",
-    "latent_explorer",
+    "latent_explorer", "distance_to_roll", "energy_distance", "make_swiss_roll",
+    "plot_posterior_ellipses", "swiss_roll_curve", "swiss_roll_log_density",
 ]

@@ -105,7 +105,10 @@ def iw_log_likelihood(model, x: torch.Tensor, k: int = 100, chunk: int = 500,
     model: ``encode(x) -> (mu, logvar)``, each (B, D), and ``decode(z) -> params``.
     log_likelihood(params, x) -> log p(x|z) per example; the default is a
     Bernoulli decoder whose params are logits. Examples are processed ``chunk``
-    at a time, each with k samples.
+    at a time, each with k samples, so memory grows with k * chunk decoded
+    outputs: shrink ``chunk`` when k is large. When q is narrower than the true
+    posterior the importance weights can have infinite variance; repeat the
+    estimate and report its spread before trusting a small difference.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
