@@ -54,3 +54,16 @@ def test_no_device_is_hard_coded(notebook):
     path, nb = notebook
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert not re.search(r"""["']cuda["']|\.cuda\(\)""", code), f"{path.name} hard-codes a device"
+
+
+def test_every_exercise_is_listed_on_the_exercises_page():
+    from conftest import ROOT
+
+    page = (ROOT / "book" / "exercises.md").read_text()
+    listed = set(re.findall(r"\{numref\}`([^`]+)`", page))
+    found = set()
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        found |= set(re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", _markdown(nb)))
+    assert found - listed == set(), f"exercises missing from book/exercises.md: {sorted(found - listed)}"
+    assert listed - found == set(), f"book/exercises.md lists unknown exercises: {sorted(listed - found)}"
