@@ -82,19 +82,24 @@ def swiss_roll_log_density(points: torch.Tensor, noise: float = 0.05, n_grid: in
     area in the scaled units, so the mean of -log p_data over data points is the
     entropy of the data in nats per point: no model can do better on average.
     """
-    if points.dim() != 2 or points.shape[1] != 2:
-        raise ValueError(f"points must have shape (n, 2), got {tuple(points.shape)}.")
     if not noise > 0:
         raise ValueError(f"noise must be positive for a density to exist, got {noise!r}.")
-    grid = (torch.arange(n_grid, dtype=torch.float64, device=points.device) + 0.5) / n_grid
-    centres = swiss_roll_curve(grid)
-    x = points.double()
     results = []
-    for start in range(0, len(x), chunk):
-        squared = (x[start:start + chunk, None, :] - centres[None, :, :]).pow(2).sum(-1)
+    for squared in _squared_distances_to_roll(points, n_grid, chunk):
         log_normal = -0.5 * squared / noise**2 - math.log(2 * math.pi * noise**2)
         results.append(torch.logsumexp(log_normal, dim=1) - math.log(n_grid))
     return torch.cat(results).to(points.dtype)
+
+
+def _squared_distances_to_roll(points: torch.Tensor, n_grid: int, chunk: int):
+    """Yield, chunk by chunk, squared distances (chunk, n_grid) from points to a roll grid."""
+    if points.dim() != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {tuple(points.shape)}.")
+    grid = (torch.arange(n_grid, dtype=torch.float64, device=points.device) + 0.5) / n_grid
+    centres = swiss_roll_curve(grid)
+    x = points.double()
+    for start in range(0, len(x), chunk):
+        yield (x[start:start + chunk, None, :] - centres[None, :, :]).pow(2).sum(-1)
 
 
 @torch.no_grad()
@@ -106,15 +111,8 @@ def distance_to_roll(points: torch.Tensor, n_grid: int = 4000, chunk: int = 1024
     Gaussian noise of standard deviation s, data points lie within 3 s of the
     roll with probability about 99.7%.
     """
-    if points.dim() != 2 or points.shape[1] != 2:
-        raise ValueError(f"points must have shape (n, 2), got {tuple(points.shape)}.")
-    grid = (torch.arange(n_grid, dtype=torch.float64, device=points.device) + 0.5) / n_grid
-    centres = swiss_roll_curve(grid)
-    x = points.double()
-    results = []
-    for start in range(0, len(x), chunk):
-        squared = (x[start:start + chunk, None, :] - centres[None, :, :]).pow(2).sum(-1)
-        results.append(squared.min(dim=1).values.sqrt())
+    results = [squared.min(dim=1).values.sqrt()
+               for squared in _squared_distances_to_roll(points, n_grid, chunk)]
     return torch.cat(results).to(points.dtype)
 
 
