@@ -46,11 +46,3 @@ def check_unit_range(x: torch.Tensor, what: str) -> None:
             "likelihood instead."
         )
 
-
-def check_same_batch(a: torch.Tensor, b: torch.Tensor, what_a: str, what_b: str) -> None:
-    """Raise ValueError unless ``a`` and ``b`` have the same first dimension."""
-    if a.dim() == 0 or b.dim() == 0 or a.shape[0] != b.shape[0]:
-        raise ValueError(
-            f"{what_a} has shape {tuple(a.shape)} and {what_b} has shape "
-            f"{tuple(b.shape)}; both need the same batch size in dimension 0."
-        )

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .checks import check_same_batch, check_unit_range
+from .checks import check_unit_range
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
