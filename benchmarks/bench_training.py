@@ -60,40 +60,6 @@ class Benchmark:
     loss_unit: str = "nats per image"
 
 
-class ConvVAE(torch.nn.Module):
-    """Chapter 3's convolutional VAE (source post 001), on (B, 1, 32, 32) in [-1, 1].
-
-    Five stride-2 Conv + BatchNorm + LeakyReLU blocks of ``widths`` channels down to
-    1x1, a ``z_dim`` code, a mirrored ConvTranspose decoder, a final conv and Tanh.
-    A copy of the class the chapter defines in its cells; tests/test_benchmark.py
-    checks that the two build the same network.
-    """
-
-    def __init__(self, widths=(16, 32, 64, 128, 256), z_dim=128):
-        super().__init__()
-        nn = torch.nn
-        layers, c_in = [], 1
-        for c_out in widths:
-            layers += [nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU()]
-            c_in = c_out
-        self.widths = tuple(widths)
-        self.encoder = nn.Sequential(*layers)
-        self.to_stats = nn.Linear(widths[-1], 2 * z_dim)
-        self.from_z = nn.Linear(z_dim, widths[-1])
-        rev = self.widths[::-1]
-        layers = []
-        for c_in, c_out in [*zip(rev[:-1], rev[1:]), (rev[-1], rev[-1])]:
-            layers += [nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, 1), nn.BatchNorm2d(c_out),
-                       nn.LeakyReLU()]
-        layers += [nn.Conv2d(rev[-1], 1, 3, padding=1), nn.Tanh()]
-        self.decoder = nn.Sequential(*layers)
-
-    def forward(self, x):
-        mu, logvar = self.to_stats(self.encoder(x).flatten(1)).chunk(2, 1)
-        z = vl.reparameterize(mu, logvar)
-        return self.decoder(self.from_z(z).view(-1, self.widths[-1], 1, 1)), mu, logvar
-
-
 def conv_seed_loss(model, x, y=None, w=0.00025):
     """Post 001's loss on grey-level (B, 1, 28, 28) batches: pad to 32, scale to [-1, 1],
     per-pixel mean squared error + w * KL (what chapter 3 trains)."""
@@ -110,7 +76,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         description="MLPVAE(z_dim=10, hidden=(256,)), Bernoulli decoder, grey-level targets",
     ),
     "conv": Benchmark(
-        make_model=lambda: ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128),
+        make_model=lambda: vl.ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128),
         loss_fn=conv_seed_loss,
         description="chapter 3's ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128), "
                     "pad to 32x32, [-1, 1], mean MSE + 0.00025 KL",

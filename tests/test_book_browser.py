@@ -1,15 +1,19 @@
 """Open every page of the built book in headless Chromium, as a reader would.
 
 Fails on a JavaScript error, a broken image, math left unrendered, a raw
-widget or traceback on the page, or a request to anything but localhost.
+widget or traceback on the page, a request to anything but localhost, an
+internal link whose page or anchor does not exist, or a Colab link that does
+not open the page's own notebook on the repository named in _config.yml.
 Screenshots go to artifacts/screenshots/ for a person to look at.
 """
 import functools
 import http.server
 import shutil
 import threading
+import urllib.parse
 
 import pytest
+import yaml
 
 from conftest import ROOT
 
@@ -71,8 +75,45 @@ return {
   images: images.length,
   mathSource: document.querySelectorAll('.math').length,
   mathRendered: document.querySelectorAll('mjx-container').length,
+  links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
 };
 """
+
+
+def _expected_colab(page):
+    """The Colab URL a page must carry: its own notebook, or None for .md pages."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    source = ROOT / page.replace(".html", ".ipynb")
+    if not source.is_file():
+        return None
+    org_repo = config["repository"]["url"].rstrip("/").split("github.com/", 1)[1]
+    return (f"{config['launch_buttons']['colab_url'].rstrip('/')}/github/{org_repo}"
+            f"/blob/{config['repository']['branch']}/{source.relative_to(ROOT).as_posix()}")
+
+
+def _link_problems(html, server, page, links):
+    """Internal links whose file or #anchor is missing; wrong or missing Colab links."""
+    problems = []
+    for link in links:
+        if not link.startswith(server + "/"):
+            continue
+        parsed = urllib.parse.urlparse(link)
+        target = html / urllib.parse.unquote(parsed.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            problems.append(f"{page}: link to a missing page {parsed.path}")
+        elif parsed.fragment and target.suffix == ".html":
+            anchor = urllib.parse.unquote(parsed.fragment)
+            if f'id="{anchor}"' not in target.read_text():
+                problems.append(f"{page}: link to a missing anchor {parsed.path}#{anchor}")
+    colab = sorted({link for link in links if "colab.research.google.com" in link})
+    expected = _expected_colab(page)
+    if expected is None and colab:
+        problems.append(f"{page}: Colab links on a page with no notebook: {colab}")
+    elif expected is not None and colab != [expected]:
+        problems.append(f"{page}: Colab links {colab}, expected [{expected}]")
+    return problems
 
 
 def test_every_page_reads_well(html, server, browser):
@@ -90,7 +131,10 @@ def test_every_page_reads_well(html, server, browser):
             time.sleep(0.25)
             state = browser.execute_script(PAGE_STATE)
         browser.save_screenshot(str(SHOTS / (page.replace("/", "__") + ".png")))
-        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        # Chromium probes /favicon.ico by itself on the bare redirect page that
+        # Jupyter Book writes at the site root; the book's own favicon is linked.
+        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+                  and not e["message"].startswith(f"{server}/favicon.ico ")]
         remote = []
         for entry in browser.get_log("performance"):
             message = json.loads(entry["message"])["message"]
@@ -98,6 +142,7 @@ def test_every_page_reads_well(html, server, browser):
                 url = message["params"]["request"]["url"]
                 if not url.startswith((server, "data:", "blob:", "about:")):
                     remote.append(url)
+        problems += _link_problems(html, server, page, state["links"])
         if errors:
             problems.append(f"{page}: JavaScript errors {errors}")
         if remote:

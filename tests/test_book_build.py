@@ -43,3 +43,30 @@ def test_pages_load_no_remote_scripts(html):
         text = page.read_text()
         remote = re.findall(r'<script[^>]+src="(https?:[^"]+)"', text)
         assert not remote, f"{page.relative_to(html)} loads scripts from the network: {remote}"
+
+
+def test_link_checker_catches_bad_links(tmp_path):
+    """The browser test's link check can fail: feed it one bad link of each kind."""
+    from test_book_browser import _expected_colab, _link_problems
+
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "02_mlp_vae.html").write_text('<h1 id="here">x</h1>')
+    server = "http://127.0.0.1:1"
+    page = "chapters/02_mlp_vae.html"
+    good = [f"{server}/{page}#here", _expected_colab(page)]
+    assert _link_problems(tmp_path, server, page, good) == []
+    bad = [f"{server}/{page}#nowhere", f"{server}/missing.html",
+           _expected_colab(page).replace("02_mlp_vae", "03_conv_vae")]
+    problems = _link_problems(tmp_path, server, page, bad)
+    assert len(problems) == 3, problems
+    assert _link_problems(tmp_path, server, "book/setup.html", [good[1]]), \
+        "a Colab link on a page with no notebook must be reported"
+
+
+def test_docs_name_the_configured_repository():
+    """README and book pages that spell out the install URL use _config.yml's."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    expected = f"git+{config['url'].rstrip('/')}@{config['branch']}"
+    for page in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
+        for found in re.findall(r"git\+https?://[^\s\"'`]+", page.read_text()):
+            assert found == expected, f"{page.name} installs from {found}, _config.yml says {expected}"

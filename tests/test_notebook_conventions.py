@@ -1,10 +1,16 @@
 """House rules every chapter follows (see CONTRIBUTING.md)."""
 import re
+import subprocess
+import sys
+import types
 
 import nbformat
 import pytest
 
-from conftest import CHAPTERS
+from conftest import CHAPTERS, ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import colab_cell  # noqa: E402
 
 CHECK_TAG = "nbval-check-output"
 
@@ -67,3 +73,50 @@ def test_every_exercise_is_listed_on_the_exercises_page():
         found |= set(re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", _markdown(nb)))
     assert found - listed == set(), f"exercises missing from book/exercises.md: {sorted(found - listed)}"
     assert listed - found == set(), f"book/exercises.md lists unknown exercises: {sorted(listed - found)}"
+
+
+def test_first_code_cell_is_the_canonical_colab_cell(notebook):
+    path, nb = notebook
+    cell = colab_cell.first_code_cell(nb)
+    assert cell is not None and cell.source == colab_cell.canonical_source(), (
+        f"{path.name}: the first code cell must be the canonical Colab cell; "
+        "run python scripts/colab_cell.py --write")
+    assert cell.metadata.get("tags") == colab_cell.TAGS, f"{path.name}: tags {colab_cell.TAGS}"
+    others = [c for c in nb.cells if c.cell_type == "code" and c is not cell
+              and "google.colab" in c.source]
+    assert not others, f"{path.name}: only the first cell may special-case Colab"
+
+
+def _run_colab_cell(monkeypatch, in_colab):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(colab_cell.canonical_source(), "<colab cell>", "exec"), {})
+    return calls
+
+
+def test_colab_cell_does_nothing_outside_colab(monkeypatch):
+    assert _run_colab_cell(monkeypatch, in_colab=False) == []
+
+
+def test_colab_cell_installs_only_vae_lib_from_the_configured_repository(monkeypatch):
+    calls = _run_colab_cell(monkeypatch, in_colab=True)
+    assert len(calls) == 1
+    (command,), kwargs = calls[0]
+    url, branch = colab_cell.repository()
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert command[-1] == f"vae_lib @ git+{url}@{branch}"
+    assert kwargs.get("check") is True, "a failed install must stop the notebook"
+    assert not any(a.startswith(("torch", "-U", "--upgrade", "--force")) for a in command), \
+        "the Colab cell must not replace Colab's torch"
+
+
+def test_code_lines_fit_the_html_page(notebook):
+    path, nb = notebook
+    wide = [(i, line) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for line in c.source.splitlines() if len(line) > 79]
+    assert not wide, (f"{path.name}: code lines over 79 characters scroll sideways in "
+                      f"the HTML book: {[line for _, line in wide[:3]]}")

@@ -11,7 +11,7 @@ from .device import get_device, seed_everything
 from .losses import (bernoulli_log_likelihood, bernoulli_nll, bernoulli_vae_loss, gaussian_nll, iw_log_likelihood,
                      kl_diag_gaussians, kl_standard_normal, reparameterize)
 from .mode import choose, quick_mode
-from .models import MLPVAE
+from .models import ConvVAE, MLPVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
 from .toy import (distance_to_roll, energy_distance, make_swiss_roll, plot_posterior_ellipses,
                   swiss_roll_curve, swiss_roll_log_density)
@@ -24,7 +24,7 @@ __all__ = [
     "MNIST", "MNISTUnavailableError", "binarize", "load_mnist", "get_device", "seed_everything",
     "bernoulli_log_likelihood", "bernoulli_nll", "bernoulli_vae_loss", "gaussian_nll", "iw_log_likelihood",
     "kl_diag_gaussians", "kl_standard_normal", "reparameterize", "choose", "quick_mode",
-    "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
+    "ConvVAE", "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
     "show_images", "History", "NonFiniteLossError", "evaluate", "fit", "checks", "progress_bar",
     "latent_explorer", "distance_to_roll", "energy_distance", "make_swiss_roll",
     "plot_posterior_ellipses", "swiss_roll_curve", "swiss_roll_log_density",

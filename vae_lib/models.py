@@ -57,3 +57,68 @@ class MLPVAE(nn.Module):
     def forward(self, x: torch.Tensor):
         mu, logvar = self.encode(x)
         return self.decode(reparameterize(mu, logvar)), mu, logvar
+
+
+def _down(c_in: int, c_out: int) -> list[nn.Module]:
+    """3x3 conv, stride 2 (halves the side), BatchNorm, LeakyReLU."""
+    return [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
+            nn.BatchNorm2d(c_out), nn.LeakyReLU()]
+
+
+def _up(c_in: int, c_out: int) -> list[nn.Module]:
+    """3x3 transposed conv, stride 2 (doubles the side), BatchNorm, LeakyReLU."""
+    return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(c_out), nn.LeakyReLU()]
+
+
+class ConvVAE(nn.Module):
+    """Chapter 3's convolutional VAE on (B, 1, 32, 32) images.
+
+    Five stride-2 conv blocks of ``widths`` channels take 32x32 down to 1x1;
+    one linear layer gives mu and logvar. The decoder maps z to ``widths[-1]``
+    channels at 1x1, climbs back to 16x16 through the mirrored widths, adds a
+    fifth transposed block to 32x32 and a 3x3 conv down to one channel.
+
+    head: ``"tanh"`` (outputs in (-1, 1), for data scaled to [-1, 1]) or
+    ``"logits"`` (Bernoulli logits).
+    encode: x (B, 1, 32, 32) -> mu, logvar, each (B, z_dim)
+    decode: z (B, z_dim) -> (B, 1, 32, 32)
+    forward: x -> (decode(z), mu, logvar), z drawn by the reparameterisation.
+    """
+
+    def __init__(self, widths: Sequence[int] = (32, 64, 128, 256, 512), z_dim: int = 128,
+                 head: str = "tanh"):
+        super().__init__()
+        if len(widths) != 5 or head not in ("tanh", "logits") or z_dim < 1:
+            raise ValueError(
+                f"ConvVAE needs five channel widths, z_dim >= 1 and head 'tanh' or "
+                f"'logits'; got widths={tuple(widths)}, z_dim={z_dim}, head={head!r}.")
+        self.widths, self.z_dim = tuple(widths), z_dim
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip((1, *self.widths[:-1]), self.widths):
+            layers += _down(c_in, c_out)
+        self.encoder = nn.Sequential(*layers)
+        self.to_stats = nn.Linear(self.widths[-1], 2 * z_dim)
+        self.from_z = nn.Linear(z_dim, self.widths[-1])
+        rev = self.widths[::-1]
+        layers = []
+        for c_in, c_out in [*zip(rev[:-1], rev[1:]), (rev[-1], rev[-1])]:
+            layers += _up(c_in, c_out)
+        layers.append(nn.Conv2d(rev[-1], 1, 3, padding=1))
+        if head == "tanh":
+            layers.append(nn.Tanh())
+        self.decoder = nn.Sequential(*layers)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(x.shape[1:]) != (1, 32, 32):
+            raise ValueError(f"ConvVAE expects images of shape (B, 1, 32, 32) (pad 28x28 "
+                             f"MNIST by 2 on each side); got {tuple(x.shape)}.")
+        mu, logvar = self.to_stats(self.encoder(x).flatten(1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.from_z(z).view(-1, self.widths[-1], 1, 1))
+
+    def forward(self, x: torch.Tensor):
+        mu, logvar = self.encode(x)
+        return self.decode(reparameterize(mu, logvar)), mu, logvar
