@@ -70,3 +70,12 @@ def test_docs_name_the_configured_repository():
     for page in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
         for found in re.findall(r"git\+https?://[^\s\"'`]+", page.read_text()):
             assert found == expected, f"{page.name} installs from {found}, _config.yml says {expected}"
+
+
+def test_bibliography_labels_are_author_year(html):
+    """The list on the references page is labelled as the chapters cite."""
+    text = (html / "book" / "references.html").read_text()
+    assert "Kingma and Welling, 2013" in text and "Rezende et al., 2014" in text
+    assert "[KW13]" not in text
+    chapter = (html / "chapters" / "02_mlp_vae.html").read_text()
+    assert "Kingma and Welling" in chapter, "chapter 2 should cite Kingma and Welling (2013)"

@@ -53,3 +53,19 @@ def test_hash_changes_when_code_changes(chapter):
     code_cell = next(c for c in notebook.cells if c.cell_type == "code")
     code_cell.source += "\n# edited"
     assert notebook_hashes(notebook)["code_sha256"] != before
+
+
+def test_setup_page_timings_come_from_the_notebooks():
+    """The setup page's table quotes each chapter's last full run (its metadata)."""
+    import re
+
+    page = (ROOT / "book" / "setup.md").read_text()
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        title = nb.cells[0].source.splitlines()[0].removeprefix("# ").strip()
+        seconds = round(nb.metadata[METADATA_KEY]["seconds"])
+        row = re.search(r"\| full-mode run of \*" + re.escape(title) + r"\* \| (\d+) s \|", page)
+        assert row, f"book/setup.md has no timing row for {title!r}"
+        assert int(row.group(1)) == seconds, (
+            f"book/setup.md says {title!r} takes {row.group(1)} s; its last full run "
+            f"took {seconds} s (notebook metadata {METADATA_KEY}.seconds)")
