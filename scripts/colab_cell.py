@@ -36,11 +36,17 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "vae_lib @ git+{url}@{branch}"],
-        check=True,
-    )'''
+    source = "vae_lib @ git+{url}@{branch}"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", source],
+        capture_output=True, text=True,
+    )
+    if pip.returncode != 0:
+        raise RuntimeError(
+            f"Could not install {{source}}. pip said:\\n{{pip.stderr[-2000:]}}\\n"
+            "Check that the runtime is online, then run this cell again."
+        )
+    print(f"installed {{source}}")'''
 
 
 def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:

@@ -1,7 +1,10 @@
 """The hash that ties a notebook's stored outputs to the code that made them.
 
 It covers the notebook's code cells (their source, in order) and every file of
-vae_lib. ``scripts/execute_notebooks.py`` writes it into the notebook's
+vae_lib. The canonical Colab cell (tag ``colab-install``) is left out: it does
+nothing outside Colab, and a test keeps it identical to
+``scripts/colab_cell.py``'s template, so changing the repository URL does not
+make every stored output stale. ``scripts/execute_notebooks.py`` writes it into the notebook's
 metadata after a full-mode run; ``tests/test_stored_outputs.py`` recomputes it
 and fails when the stored outputs are stale.
 """
@@ -11,6 +14,8 @@ import hashlib
 from pathlib import Path
 
 import nbformat
+
+from colab_cell import TAG as COLAB_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 METADATA_KEY = "vae_book"
@@ -27,7 +32,7 @@ def vae_lib_hash(root: Path = ROOT) -> str:
 def code_hash(notebook: nbformat.NotebookNode) -> str:
     digest = hashlib.sha256()
     for cell in notebook.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and COLAB_TAG not in cell.metadata.get("tags", []):
             digest.update(cell.source.encode())
             digest.update(b"\0")
     return digest.hexdigest()

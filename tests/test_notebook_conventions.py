@@ -87,9 +87,14 @@ def test_first_code_cell_is_the_canonical_colab_cell(notebook):
     assert not others, f"{path.name}: only the first cell may special-case Colab"
 
 
-def _run_colab_cell(monkeypatch, in_colab):
+def _run_colab_cell(monkeypatch, in_colab, returncode=0, stderr=""):
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append((a, k)))
+
+    def fake_run(*args, **kwargs):
+        calls.append((args, kwargs))
+        return subprocess.CompletedProcess(args[0], returncode, "", stderr)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
     if in_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
@@ -102,16 +107,36 @@ def test_colab_cell_does_nothing_outside_colab(monkeypatch):
     assert _run_colab_cell(monkeypatch, in_colab=False) == []
 
 
-def test_colab_cell_installs_only_vae_lib_from_the_configured_repository(monkeypatch):
+def test_colab_cell_installs_only_vae_lib_from_the_configured_repository(monkeypatch, capsys):
     calls = _run_colab_cell(monkeypatch, in_colab=True)
     assert len(calls) == 1
-    (command,), kwargs = calls[0]
+    (command,), _ = calls[0]
     url, branch = colab_cell.repository()
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert command[-1] == f"vae_lib @ git+{url}@{branch}"
-    assert kwargs.get("check") is True, "a failed install must stop the notebook"
     assert not any(a.startswith(("torch", "-U", "--upgrade", "--force")) for a in command), \
         "the Colab cell must not replace Colab's torch"
+    assert "installed vae_lib @ git+" in capsys.readouterr().out
+
+
+def test_colab_cell_stops_with_pips_message_when_the_install_fails(monkeypatch):
+    with pytest.raises(RuntimeError, match="(?s)Could not install vae_lib.*no network here.*"
+                                           "run this cell again"):
+        _run_colab_cell(monkeypatch, in_colab=True, returncode=1,
+                        stderr="ERROR: no network here")
+
+
+def test_colab_cell_is_left_out_of_the_output_hash(notebook):
+    from notebook_hash import code_hash
+
+    path, nb = notebook
+    cell = colab_cell.first_code_cell(nb)
+    before = code_hash(nb)
+    cell.source = cell.source.replace("git+", "git+https://example.org/elsewhere#")
+    assert code_hash(nb) == before, "changing the repository URL must not stale the outputs"
+    other = next(c for c in reversed(nb.cells) if c.cell_type == "code" and c is not cell)
+    other.source += "\n# edited"
+    assert code_hash(nb) != before
 
 
 def test_code_lines_fit_the_html_page(notebook):
