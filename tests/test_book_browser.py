@@ -2,8 +2,9 @@
 
 Fails on a JavaScript error, a broken image, math left unrendered, a raw
 widget or traceback on the page, a request to anything but localhost, an
-internal link whose page or anchor does not exist, or a Colab link that does
-not open the page's own notebook on the repository named in _config.yml.
+internal link whose page or anchor does not exist, a Colab link that does
+not open the page's own notebook on the repository named in _config.yml, or a
+code cell that scrolls sideways in a 1280-pixel-wide window.
 Screenshots go to artifacts/screenshots/ for a person to look at.
 """
 import functools
@@ -76,6 +77,8 @@ return {
   mathSource: document.querySelectorAll('.math').length,
   mathRendered: document.querySelectorAll('mjx-container').length,
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  scrollingCode: Array.from(document.querySelectorAll('div.cell_input pre'))
+    .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 60)),
 };
 """
 
@@ -147,6 +150,9 @@ def test_every_page_reads_well(html, server, browser):
             problems.append(f"{page}: JavaScript errors {errors}")
         if remote:
             problems.append(f"{page}: requests leave the site {remote[:3]}")
+        if state["scrollingCode"]:
+            problems.append(f"{page}: code cells scroll sideways in a 1280-pixel window: "
+                            f"{state['scrollingCode'][:2]}")
         if state["broken"]:
             problems.append(f"{page}: broken images {state['broken'][:3]}")
         if state["mathSource"] and state["mathRendered"] < state["mathSource"]:
