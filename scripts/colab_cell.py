@@ -10,7 +10,8 @@ Anywhere else the cell does nothing.
     python scripts/colab_cell.py --write    # put the cell first in every chapter
 
 ``tests/test_notebook_conventions.py`` checks every chapter against
-``canonical_source()``; after ``--write``, re-run ``make execute``.
+``canonical_source()``. The cell is left out of the stored-output hash
+(``scripts/notebook_hash.py``), so ``--write`` needs no ``make execute``.
 """
 from __future__ import annotations
 
@@ -70,18 +71,24 @@ def first_code_cell(nb) -> nbformat.NotebookNode | None:
     return next((cell for cell in nb.cells if cell.cell_type == "code"), None)
 
 
+def is_canonical(cell) -> bool:
+    """Whether ``cell`` is the canonical Colab cell, source and tags."""
+    return (cell is not None and cell.source == canonical_source()
+            and cell.metadata.get("tags") == TAGS)
+
+
 def write(path: Path) -> bool:
     """Make the canonical cell the first code cell of ``path``; True if changed."""
     nb = nbformat.read(path, as_version=4)
     cell = first_code_cell(nb)
-    source = canonical_source()
+    if is_canonical(cell):
+        return False
     if cell is not None and TAG in cell.metadata.get("tags", []):
-        if cell.source == source and cell.metadata["tags"] == TAGS:
-            return False
-        cell.source = source
+        cell.source = canonical_source()
         cell.metadata["tags"] = list(TAGS)
     else:
-        new = nbformat.v4.new_code_cell(source, metadata={"tags": list(TAGS)})
+        new = nbformat.v4.new_code_cell(canonical_source(),
+                                        metadata={"tags": list(TAGS)})
         index = nb.cells.index(cell) if cell is not None else len(nb.cells)
         nb.cells.insert(index, new)
     nbformat.write(nb, path)
@@ -100,9 +107,8 @@ def main(argv=None) -> int:
             if write(path):
                 print(f"updated {path.relative_to(ROOT)}")
         else:
-            cell = first_code_cell(nbformat.read(path, as_version=4))
-            if (cell is None or cell.source != canonical_source()
-                    or cell.metadata.get("tags") != TAGS):
+            nb = nbformat.read(path, as_version=4)
+            if not is_canonical(first_code_cell(nb)):
                 wrong.append(path.relative_to(ROOT))
     for path in wrong:
         print(f"{path}: first code cell is not the canonical Colab cell; "

@@ -4,9 +4,10 @@ It covers the notebook's code cells (their source, in order) and every file of
 vae_lib. The canonical Colab cell (tag ``colab-install``) is left out: it does
 nothing outside Colab, and a test keeps it identical to
 ``scripts/colab_cell.py``'s template, so changing the repository URL does not
-make every stored output stale. ``scripts/execute_notebooks.py`` writes it into the notebook's
-metadata after a full-mode run; ``tests/test_stored_outputs.py`` recomputes it
-and fails when the stored outputs are stale.
+make every stored output stale. ``scripts/execute_notebooks.py`` writes the
+hash into the notebook's metadata after a full-mode run;
+``tests/test_stored_outputs.py`` recomputes it and fails when the stored
+outputs are stale.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ os.environ["VAE_QUICK"] = "1"
 os.environ.setdefault("VAE_PROGRESS", "text")
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 

@@ -16,6 +16,7 @@ import urllib.parse
 import pytest
 import yaml
 
+import colab_cell
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium")
@@ -85,13 +86,14 @@ return {
 
 def _expected_colab(page):
     """The Colab URL a page must carry: its own notebook, or None for .md pages."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
     source = ROOT / page.replace(".html", ".ipynb")
     if not source.is_file():
         return None
-    org_repo = config["repository"]["url"].rstrip("/").split("github.com/", 1)[1]
-    return (f"{config['launch_buttons']['colab_url'].rstrip('/')}/github/{org_repo}"
-            f"/blob/{config['repository']['branch']}/{source.relative_to(ROOT).as_posix()}")
+    colab = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]["colab_url"]
+    url, branch = colab_cell.repository()
+    org_repo = url.split("github.com/", 1)[1]
+    return (f"{colab.rstrip('/')}/github/{org_repo}"
+            f"/blob/{branch}/{source.relative_to(ROOT).as_posix()}")
 
 
 def _link_problems(html, server, page, links):

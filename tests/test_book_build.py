@@ -65,8 +65,10 @@ def test_link_checker_catches_bad_links(tmp_path):
 
 def test_docs_name_the_configured_repository():
     """README and book pages that spell out the install URL use _config.yml's."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    expected = f"git+{config['url'].rstrip('/')}@{config['branch']}"
+    from colab_cell import repository
+
+    url, branch = repository()
+    expected = f"git+{url}@{branch}"
     for page in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
         for found in re.findall(r"git\+https?://[^\s\"'`]+", page.read_text()):
             assert found == expected, f"{page.name} installs from {found}, _config.yml says {expected}"

@@ -7,10 +7,8 @@ import types
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import colab_cell  # noqa: E402
+import colab_cell
+from conftest import CHAPTERS
 
 CHECK_TAG = "nbval-check-output"
 

@@ -1,13 +1,10 @@
 """The outputs stored in each chapter come from a full run of the current code."""
-import sys
-
 import nbformat
 import pytest
 
 from conftest import CHAPTERS, ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
-from notebook_hash import METADATA_KEY, notebook_hashes  # noqa: E402
+from notebook_hash import METADATA_KEY, notebook_hashes
 
 HOW_TO_FIX = "re-run `make execute NB={path}` and commit the notebook"
 
