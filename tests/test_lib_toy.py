@@ -127,16 +127,37 @@ def test_distance_to_roll_rejects_bad_shapes():
 
 
 # --------------------------------------------------------------------------- energy_distance
-def test_energy_distance_is_zero_for_identical_clouds():
+def _v_statistic(x, y):
+    """The biased all-pairs version, written out by brute force for comparison."""
+    def mean_dist(a, b):
+        return torch.cdist(a.double(), b.double()).mean()
+    return (2 * mean_dist(x, y) - mean_dist(x, x) - mean_dist(y, y)).item()
+
+
+def test_energy_distance_of_identical_clouds_is_the_negative_within_sample_bias():
+    # With y = x the cross term includes the n zero distances i = j, the within terms do not:
+    # E = 2 S / n^2 - 2 S / (n (n - 1)) = -2 S / (n^2 (n - 1)), S = sum over all pairs.
     x, _ = make_swiss_roll(300, seed=0)
-    assert energy_distance(x, x) == 0.0
-    assert energy_distance(x, x.clone()) == 0.0
+    s = torch.cdist(x.double(), x.double()).sum().item()
+    n = len(x)
+    assert energy_distance(x, x) == pytest.approx(-2 * s / (n * n * (n - 1)), rel=1e-9)
 
 
-def test_energy_distance_is_small_for_two_large_samples_of_one_distribution():
-    x, _ = make_swiss_roll(3000, seed=0)
-    y, _ = make_swiss_roll(3000, seed=1)
-    assert 0.0 <= energy_distance(x, y) < 2e-3
+def test_energy_distance_is_unbiased_for_two_samples_of_one_distribution():
+    # Over 40 pairs of independent samples of 200 points, the U-statistic averages ~0,
+    # within 3 standard errors, while the all-pairs V-statistic sits well above 0.
+    u, v = [], []
+    for seed in range(40):
+        x, _ = make_swiss_roll(200, seed=2 * seed)
+        y, _ = make_swiss_roll(200, seed=2 * seed + 1)
+        u.append(energy_distance(x, y))
+        v.append(_v_statistic(x, y))
+    u, v = torch.tensor(u), torch.tensor(v)
+    se = u.std() / len(u) ** 0.5
+    assert abs(u.mean()) < 3 * se
+    assert (u < 0).any() and (u > 0).any()
+    assert v.mean() > u.mean() + 10 * se
+    assert (v - u).min() > 0
 
 
 def test_energy_distance_grows_with_a_shift():
@@ -144,14 +165,18 @@ def test_energy_distance_grows_with_a_shift():
     y, _ = make_swiss_roll(1000, seed=1)
     same = energy_distance(x, y)
     small, large = energy_distance(x, y + 0.1), energy_distance(x, y + 0.5)
+    assert abs(same) < 1e-3
     assert same < small < large
-    assert small > 5 * same
+    assert small > 5e-3
 
 
-def test_energy_distance_matches_the_closed_form_for_two_points():
-    # x = {0}, y = {a}: 2|a| - 0 - 0 = 2|a|
-    x, y = torch.zeros(1, 2), torch.tensor([[3.0, 4.0]])
-    assert energy_distance(x, y) == pytest.approx(10.0)
+def test_energy_distance_matches_the_closed_form_for_two_points_each():
+    # x = {0, e1}, y = {a, a + e1}: cross distances |a|, |a - e1|, |a + e1|, |a|.
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    a = torch.tensor([3.0, 4.0])
+    y = torch.stack([a, a + torch.tensor([1.0, 0.0])])
+    cross = (2 * 5.0 + torch.linalg.norm(a - x[1]) + torch.linalg.norm(a + x[1])).item() / 4
+    assert energy_distance(x, y) == pytest.approx(2 * cross - 1.0 - 1.0)
 
 
 def test_energy_distance_is_symmetric_and_independent_of_chunking():
@@ -166,6 +191,7 @@ def test_energy_distance_is_symmetric_and_independent_of_chunking():
 @pytest.mark.parametrize("x, y, message", [
     (torch.zeros(5), torch.zeros(5, 2), r"\(n, d\)"),
     (torch.zeros(0, 2), torch.zeros(5, 2), r"\(n, d\)"),
+    (torch.zeros(1, 2), torch.zeros(5, 2), "n >= 2"),
     (torch.zeros(5, 2), torch.zeros(5, 3), "different dimensions"),
 ])
 def test_energy_distance_rejects_wrong_shapes(x, y, message):

@@ -116,40 +116,46 @@ def distance_to_roll(points: torch.Tensor, n_grid: int = 4000, chunk: int = 1024
     return torch.cat(results).to(points.dtype)
 
 
-def _mean_pairwise_distance(a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
+def _mean_pairwise_distance(a: torch.Tensor, b: torch.Tensor, chunk: int,
+                            same: bool = False) -> torch.Tensor:
+    """Mean of |a_i - b_j| over all pairs; with same=True (b is a) over pairs i != j."""
     total = torch.zeros((), dtype=torch.float64, device=a.device)
     for start in range(0, len(a), chunk):
         block = a[start:start + chunk]
         distances = (block[:, None, :] - b[None, :, :]).pow(2).sum(-1).sqrt()
         total = total + distances.sum(dtype=torch.float64)
-    return total / (len(a) * len(b))
+    # The i = j terms are zero distances; leaving them out of the count is what
+    # makes the within-sample means unbiased.
+    pairs = len(a) * (len(b) - 1) if same else len(a) * len(b)
+    return total / pairs
 
 
 @torch.no_grad()
 def energy_distance(x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:
-    """Energy distance between two point clouds x (n, d) and y (m, d), a float >= 0.
+    """Unbiased estimate of the energy distance between the distributions of x (n, d) and y (m, d).
 
-        E(x, y) = 2 mean|x_i - y_j| - mean|x_i - x_k| - mean|y_j - y_l|
+        E(x, y) = 2 mean|x_i - y_j| - mean_{i != k}|x_i - x_k| - mean_{j != l}|y_j - y_l|
 
-    with Euclidean norms and every mean taken over all pairs (i = k included),
-    so E is the energy distance between the two empirical distributions: it is
-    symmetric, never negative, and 0 when x and y hold the same points. For two
-    independent samples of one distribution it is small but positive, and it
-    shrinks as the samples grow (like 1/n). It is in the units of the points
-    (here the scaled units of ``make_swiss_roll``). Cost: O(n m) distances,
-    computed ``chunk`` rows at a time, in float64 sums.
+    with Euclidean norms. Leaving the i = k pairs out of the within-sample means
+    makes this the U-statistic: its expectation is the energy distance of the two
+    distributions, so for two samples of one distribution it is 0 on average and
+    negative about half the time (the all-pairs V-statistic is biased upwards by
+    about (mean|x - x'| / n + mean|y - y'| / m)). Needs n, m >= 2. It is in the
+    units of the points (here the scaled units of ``make_swiss_roll``). Cost:
+    O((n + m)^2) distances, computed ``chunk`` rows at a time, summed in float64.
     """
     for name, cloud in (("x", x), ("y", y)):
         if not isinstance(cloud, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(cloud).__name__}.")
-        if cloud.dim() != 2 or len(cloud) == 0:
-            raise ValueError(f"{name} must have shape (n, d) with n > 0, got {tuple(cloud.shape)}.")
+        if cloud.dim() != 2 or len(cloud) < 2:
+            raise ValueError(f"{name} must have shape (n, d) with n >= 2, got {tuple(cloud.shape)}.")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} have different dimensions d.")
     x, y = x.double(), y.double().to(x.device)
-    value = (2 * _mean_pairwise_distance(x, y, chunk) - _mean_pairwise_distance(x, x, chunk)
-             - _mean_pairwise_distance(y, y, chunk))
-    return max(value.item(), 0.0)
+    value = (2 * _mean_pairwise_distance(x, y, chunk)
+             - _mean_pairwise_distance(x, x, chunk, same=True)
+             - _mean_pairwise_distance(y, y, chunk, same=True))
+    return value.item()
 
 
 def plot_posterior_ellipses(ax, mu: torch.Tensor, logvar: torch.Tensor, colors=None,

@@ -12,6 +12,10 @@ Speed: the data stays on the device as one tensor, each epoch is shuffled with
 ``torch.randperm``, and per-step losses are summed on the device; the host
 reads them only every ``sync_every`` steps (for the progress bar and the NaN
 check) and at the end of each epoch.
+
+Checkpoints: ``fit(..., checkpoint="run.pt")`` saves the model, the optimiser,
+the history and every random generator's state after each epoch, and resumes
+from that file when it exists (see ``vae_lib.checkpoint``).
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from typing import Callable
 
 import torch
 
+from . import checkpoint as ckpt
 from .checks import checks
 
 LossFn = Callable[..., dict]
@@ -162,6 +167,7 @@ def fit(
     sync_every: int = 50,
     progress: bool = True,
     history: History | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> History:
     """Train ``model`` on in-memory tensors and return the per-epoch ``History``.
 
@@ -171,6 +177,15 @@ def fit(
     every batch on the device (e.g. ``vae_lib.binarize``).
     on_epoch_end(epoch, model, history) runs after each epoch (epoch counts from 1).
     Passing an earlier ``history`` continues it.
+
+    checkpoint: a file path. After every epoch, fit saves the model, the
+    optimiser, the history and the random generators' states there (written to
+    a temporary file first, then renamed, so a failed save never destroys the
+    previous checkpoint). When the file already exists, fit first restores all
+    of that and trains only the epochs still missing: with a checkpoint,
+    ``epochs`` is the total the run should reach, so running the same cell
+    again after a disconnect finishes the run, and on the CPU ends with the
+    same weights and history as an uninterrupted run.
 
     Raises NonFiniteLossError, naming the epoch and step, when the loss becomes
     NaN or infinite; the model is then put back to its weights at the start of
@@ -186,6 +201,16 @@ def fit(
     y_train = None if y_train is None else y_train.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history = history if history is not None else History()
+    if checkpoint is not None:
+        if history.epochs:
+            raise ValueError(
+                "fit(checkpoint=...) counts epochs from the checkpoint; pass either "
+                "history or checkpoint, not both.")
+        if ckpt.exists(checkpoint):
+            ckpt.restore(checkpoint, model, optimizer, history)
+            epochs = epochs - history.epochs
+            if epochs <= 0:
+                return history
     n = len(x_train)
     steps = math.ceil(n / batch_size)
     first_epoch = history.epochs + 1
@@ -237,6 +262,8 @@ def fit(
                 test_terms = evaluate(model, loss_fn, x_test, y_test, transform=transform)
                 bar.set_postfix(loss=f"{train_terms['loss']:.2f}", test=f"{test_terms['loss']:.2f}")
             history.add_epoch(train_terms, test_terms, seconds)
+            if checkpoint is not None:
+                ckpt.save(checkpoint, model, optimizer, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model, history)
     finally:

@@ -1,0 +1,65 @@
+"""The digit classifier that judges generated images."""
+import pytest
+import torch
+
+import vae_lib as vl
+from vae_lib.classifier import DigitClassifier, train_digit_classifier
+
+
+@pytest.fixture(scope="module")
+def full_mnist():
+    # The accuracy floor is for the full training set, whatever quick mode says.
+    return vl.load_mnist(n_train=60000, n_test=10000, download=False)
+
+
+def test_classifier_reaches_its_accuracy_floor_on_the_full_test_set(full_mnist):
+    model = train_digit_classifier(full_mnist, progress=False)
+    assert model.test_accuracy >= 0.985
+    # agreement() on true labels is the same accuracy, and confidence sits near it.
+    scores = model.agreement(full_mnist.x_test, full_mnist.y_test)
+    assert scores["accuracy"] == pytest.approx(model.test_accuracy)
+    assert 0.95 < scores["confidence"] <= 1.0
+    # Labels shifted by one are wrong almost always: agreement is not blind to the labels.
+    assert model.agreement(full_mnist.x_test, (full_mnist.y_test + 1) % 10)["accuracy"] < 0.02
+
+
+def test_training_leaves_the_callers_random_stream_alone():
+    data = vl.load_mnist(n_train=256, n_test=64, download=False)
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    train_digit_classifier(data, epochs=1, progress=False)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_LIB_DATA", str(tmp_path))
+    monkeypatch.setattr(vl.classifier, "_CACHE", {})
+    calls = []
+    real = vl.classifier.train_digit_classifier
+
+    def counting(data, **kwargs):
+        calls.append(len(data.x_train))
+        return real(data, epochs=1, **kwargs)
+
+    monkeypatch.setattr(vl.classifier, "train_digit_classifier", counting)
+    monkeypatch.setattr(vl.classifier, "load_mnist",
+                        lambda device=None: vl.load_mnist(device, 512, 128, download=False))
+    first = vl.digit_classifier("cpu", progress=False)
+    assert calls == [512] and list(tmp_path.glob("digit_classifier_512_128.pt"))
+    monkeypatch.setattr(vl.classifier, "_CACHE", {})
+    second = vl.digit_classifier("cpu", progress=False)
+    assert calls == [512]                                  # loaded, not trained again
+    assert all(torch.equal(a, b) for a, b in
+               zip(first.state_dict().values(), second.state_dict().values()))
+    assert second.test_accuracy == first.test_accuracy
+
+
+def test_classifier_refuses_wrong_shapes_and_ranges():
+    model = DigitClassifier()
+    with pytest.raises(ValueError, match="crop 32x32"):
+        model.probabilities(torch.rand(2, 1, 32, 32))
+    with pytest.raises(ValueError):
+        model.probabilities(torch.rand(2, 1, 28, 28) * 2 - 1)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        model.agreement(torch.rand(2, 1, 28, 28), torch.zeros(3, dtype=torch.long))

@@ -1,0 +1,144 @@
+"""Repeated runs over seeds, standard errors and the importance-weighted estimate's errors."""
+import math
+import random
+
+import pytest
+import torch
+
+import vae_lib as vl
+from vae_lib.stats import Summary
+
+
+def test_mean_se_matches_the_textbook_formula():
+    values = [1.0, 2.0, 4.0, 7.0]
+    mean = sum(values) / 4
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 3)
+    assert vl.mean_se(values) == pytest.approx((mean, sd / 2))
+
+
+def test_mean_se_of_one_value_has_no_error_and_bad_input_is_refused():
+    m, se = vl.mean_se([3.0])
+    assert m == 3.0 and math.isnan(se)
+    with pytest.raises(ValueError, match="at least one"):
+        vl.mean_se([])
+    with pytest.raises(ValueError, match="NaN"):
+        vl.mean_se([1.0, float("nan")])
+
+
+def test_standard_error_agrees_with_a_brute_force_repeat():
+    # The SE from one sample of n values predicts the spread of the mean over many samples.
+    gen = torch.Generator().manual_seed(0)
+    n, repeats = 50, 2000
+    draws = torch.randn(repeats, n, generator=gen) * 3.0 + 1.0
+    brute = draws.mean(dim=1).std().item()
+    predicted = torch.tensor([vl.mean_se(row)[1] for row in draws[:200]]).mean().item()
+    assert predicted == pytest.approx(brute, rel=0.1)
+    assert brute == pytest.approx(3.0 / math.sqrt(n), rel=0.1)
+
+
+def test_repeat_over_seeds_seeds_each_run_and_summarises():
+    seen = []
+
+    def run(seed):
+        seen.append(seed)
+        return {"draw": torch.rand(()).item(), "twice": 2.0 * seed}
+
+    table = vl.repeat_over_seeds(run, seeds=[3, 5, 7, 9], progress=False, name="toy")
+    assert seen == [3, 5, 7, 9]
+    vl.seed_everything(5)
+    assert table["draw"].values[1] == torch.rand(()).item()  # seeded before the run
+    twice = table["twice"]
+    assert (twice.mean, twice.lo, twice.hi) == (12.0, 6.0, 18.0)
+    assert twice.se == pytest.approx(torch.tensor([6.0, 10, 14, 18]).std().item() / 2)
+    assert "toy: 4 seeds [3, 5, 7, 9], mean +- SE" in table.table()
+    assert "12.00 +- 2.58" in table.table()
+
+
+def test_two_or_three_seeds_print_min_and_max_not_a_standard_error():
+    table = vl.repeat_over_seeds(lambda s: {"m": float(s)}, seeds=[1, 2, 6], progress=False)
+    assert "[min, max]" in table.table()
+    assert "3.00 [1.00, 6.00]" in table.table()
+
+
+def test_default_seeds_follow_quick_mode(monkeypatch):
+    monkeypatch.setenv("VAE_QUICK", "0")
+    assert vl.default_seeds() == [0, 1, 2]
+    monkeypatch.setenv("VAE_QUICK", "1")
+    assert vl.default_seeds() == [0, 1]
+
+
+def test_repeat_over_seeds_refuses_inconsistent_metrics():
+    with pytest.raises(ValueError, match="first seed returned"):
+        vl.repeat_over_seeds(lambda s: {"a": 1.0} if s == 0 else {"b": 1.0}, seeds=[0, 1],
+                             progress=False)
+    with pytest.raises(TypeError, match="dict of metrics"):
+        vl.repeat_over_seeds(lambda s: 1.0, seeds=[0], progress=False)
+    with pytest.raises(KeyError, match="no metric 'c'"):
+        vl.repeat_over_seeds(lambda s: {"a": 1.0}, seeds=[0], progress=False)["c"]
+
+
+def test_paired_difference_and_verdict():
+    a = vl.repeat_over_seeds(lambda s: {"m": 10.0 + s}, seeds=[0, 1, 2], progress=False)
+    b = vl.repeat_over_seeds(lambda s: {"m": 9.0 + s + 0.1 * (s == 1)}, seeds=[0, 1, 2],
+                             progress=False)
+    d = vl.difference(a, b, "m")
+    assert d.values == pytest.approx([1.0, 0.9, 1.0])
+    assert not vl.within_noise(d)
+    assert "outside the seed-to-seed spread" in vl.verdict(d, "nats")
+    noise = Summary([0.3, -0.2, 0.1, -0.4])
+    assert vl.within_noise(noise) and "within the noise" in vl.verdict(noise)
+    c = vl.repeat_over_seeds(lambda s: {"m": 1.0}, seeds=[0, 1], progress=False)
+    with pytest.raises(ValueError, match="same seeds"):
+        vl.difference(a, c, "m")
+
+
+class LinearGaussian(torch.nn.Module):
+    """p(z) = N(0, 1), p(x|z) = N(x; z, 1): log p(x) = log N(x; 0, 2) exactly."""
+
+    def __init__(self, exact: bool):
+        super().__init__()
+        self.exact = exact
+
+    def encode(self, x):
+        # The exact posterior is N(x / 2, 1 / 2); the inexact one is too narrow.
+        var = 0.5 if self.exact else 0.1
+        return x[:, :1] / 2, torch.full_like(x[:, :1], math.log(var))
+
+    def decode(self, z):
+        return z
+
+
+def gaussian_log_likelihood(mean, x):
+    return (-0.5 * (x - mean) ** 2 - 0.5 * math.log(2 * math.pi)).sum(dim=1)
+
+
+def test_iw_estimate_reports_both_standard_errors():
+    torch.manual_seed(0)
+    x = torch.randn(400, 1) * math.sqrt(2.0)
+    exact = (-0.5 * x[:, 0] ** 2 / 2 - 0.5 * math.log(2 * math.pi * 2)).double()
+    est = vl.iw_estimate(LinearGaussian(exact=True), x, k=8, repeats=3,
+                         log_likelihood=gaussian_log_likelihood)
+    # Exact posterior: every draw gives log p(x), so only the spread over images remains.
+    assert est.mean == pytest.approx(exact.mean().item(), abs=1e-5)
+    assert est.se_images == pytest.approx(vl.mean_se(exact)[1], rel=1e-4)
+    assert est.se_draws < 1e-6
+    inexact = vl.iw_estimate(LinearGaussian(exact=False), x, k=8, repeats=4,
+                             log_likelihood=gaussian_log_likelihood)
+    assert inexact.se_draws > 1e-4          # a narrow q makes the estimate itself random
+    assert inexact.mean < est.mean          # and the bound is below log p(x)
+    assert inexact.per_image.shape == (400,)
+    assert "nats per image (SE over 400 images; SE over 4 draws" in str(inexact)
+
+
+def test_iw_estimate_with_one_repeat_has_no_draw_error():
+    x = torch.randn(10, 1)
+    est = vl.iw_estimate(LinearGaussian(exact=False), x, k=4, repeats=1,
+                         log_likelihood=gaussian_log_likelihood)
+    assert math.isnan(est.se_draws) and "draws" not in str(est)
+    with pytest.raises(ValueError, match="repeats"):
+        vl.iw_estimate(LinearGaussian(True), x, repeats=0, log_likelihood=gaussian_log_likelihood)
+
+
+def test_repeat_over_seeds_reseeds_python_random_too():
+    table = vl.repeat_over_seeds(lambda s: {"r": random.random()}, seeds=[4, 4], progress=False)
+    assert table["r"].values[0] == table["r"].values[1]
