@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test execute bench clean
+.PHONY: book test lint format execute bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ book: $(STAMP)
 # Run the whole test suite (unit tests, every notebook in quick mode, the book build).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Lint and format check (ruff, configured in pyproject.toml; chapters/ruff.toml
+# keeps notebook code within 79 columns). The test suite runs it too.
+# `make format` rewrites the files in place.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Re-run every chapter in full mode and store its outputs (slow; see README).
 execute: $(STAMP)

