@@ -22,6 +22,7 @@ in ``BENCHMARKS``.
 
 Usage:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_training.py [--help]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,7 +80,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         make_model=lambda: vl.ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128),
         loss_fn=conv_seed_loss,
         description="chapter 3's ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128), "
-                    "pad to 32x32, [-1, 1], mean MSE + 0.00025 KL",
+        "pad to 32x32, [-1, 1], mean MSE + 0.00025 KL",
         loss_unit="(post 001's loss: per-pixel MSE + 0.00025 KL)",
     ),
 }
@@ -91,16 +92,32 @@ HEADLINE = "mlp"
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see --help)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", choices=[*BENCHMARKS, "all"],
-                        help="benchmark to run; repeat the flag for several, or 'all' (default: mlp)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        choices=[*BENCHMARKS, "all"],
+        help="benchmark to run; repeat the flag for several, or 'all' (default: mlp)",
+    )
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
-    parser.add_argument("--n-train", type=int, default=60000,
-                        help="training images, the first N of MNIST (default: all 60000)")
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=60000,
+        help="training images, the first N of MNIST (default: all 60000)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="DataLoader worker processes in the seed way (default 0, as in the seed)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="timed runs of each way; the median is reported (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="DataLoader worker processes in the seed way (default 0, as in the seed)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="timed runs of each way; the median is reported (default 1)",
+    )
     args = parser.parse_args(argv)
     for name in ("epochs", "n_train", "batch_size", "repeat"):
         if getattr(args, name) < 1:
@@ -129,8 +146,9 @@ def seed_way(model, loss_fn, dataset, device, epochs: int, batch_size: int, work
     torchvision dataset -> DataLoader(shuffle=True) -> .to(device) per batch,
     and loss.item() every step, as in the source blog posts.
     """
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         num_workers=workers)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, num_workers=workers
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     model.train()
     for _ in range(epochs):
@@ -150,8 +168,9 @@ def seed_way(model, loss_fn, dataset, device, epochs: int, batch_size: int, work
 
 def vae_lib_way(model, loss_fn, x_train, epochs: int, batch_size: int) -> float:
     """Train with vae_lib.fit on a device tensor; return the mean loss of the last epoch."""
-    history = vl.fit(model, loss_fn, x_train, epochs=epochs, batch_size=batch_size, lr=LR,
-                     progress=False)
+    history = vl.fit(
+        model, loss_fn, x_train, epochs=epochs, batch_size=batch_size, lr=LR, progress=False
+    )
     return history.train["loss"][-1]
 
 
@@ -188,8 +207,9 @@ def torchvision_dataset(data: vl.MNIST, root: str) -> torchvision.datasets.MNIST
     Checks that torchvision read exactly the images that were written.
     """
     write_torchvision_raw(data, root)
-    dataset = torchvision.datasets.MNIST(root, train=True, download=False,
-                                         transform=transforms.ToTensor())
+    dataset = torchvision.datasets.MNIST(
+        root, train=True, download=False, transform=transforms.ToTensor()
+    )
     expected = torch.round(data.x_train.cpu() * 255).to(torch.uint8).reshape(-1, 28, 28)
     if not torch.equal(dataset.data, expected):
         raise RuntimeError("torchvision did not read back the images that were written.")
@@ -199,19 +219,30 @@ def torchvision_dataset(data: vl.MNIST, root: str) -> torchvision.datasets.MNIST
 def run_benchmark(name: str, args, data: vl.MNIST, dataset, device: torch.device) -> float:
     """Time both ways for one registered model; print the figures; return the speedup."""
     bench = BENCHMARKS[name]
-    print(f"\n[{name}] {bench.description}; batch {args.batch_size}, Adam {LR:g}, "
-          f"{args.epochs} epoch(s), {args.repeat} repeat(s)")
+    print(
+        f"\n[{name}] {bench.description}; batch {args.batch_size}, Adam {LR:g}, "
+        f"{args.epochs} epoch(s), {args.repeat} repeat(s)"
+    )
     x_train = data.x_train.to(device)
     vl.seed_everything(SEED)
     initial = bench.make_model().to(device)
     warm_up(bench, device, x_train, args.batch_size)
 
     def seed_run() -> float:
-        return seed_way(copy.deepcopy(initial), bench.loss_fn, dataset, device,
-                        args.epochs, args.batch_size, args.workers)
+        return seed_way(
+            copy.deepcopy(initial),
+            bench.loss_fn,
+            dataset,
+            device,
+            args.epochs,
+            args.batch_size,
+            args.workers,
+        )
 
     def lib_run() -> float:
-        return vae_lib_way(copy.deepcopy(initial), bench.loss_fn, x_train, args.epochs, args.batch_size)
+        return vae_lib_way(
+            copy.deepcopy(initial), bench.loss_fn, x_train, args.epochs, args.batch_size
+        )
 
     runs = {"seed": (seed_run, []), "vae_lib": (lib_run, [])}
     for r in range(args.repeat):
@@ -227,13 +258,17 @@ def run_benchmark(name: str, args, data: vl.MNIST, dataset, device: torch.device
 
     samples = args.epochs * len(data.x_train)
     rates = {}
-    labels = {"seed": "seed way (torchvision + ToTensor + DataLoader, loss.item() per step)",
-              "vae_lib": "vae_lib way (vl.fit on a device tensor)"}
+    labels = {
+        "seed": "seed way (torchvision + ToTensor + DataLoader, loss.item() per step)",
+        "vae_lib": "vae_lib way (vl.fit on a device tensor)",
+    }
     for way, (_run, results) in runs.items():
         seconds = statistics.median(s for s, _ in results)
         rates[way] = samples / seconds
-        print(f"  {labels[way]}: {seconds:.3f} s, {rates[way]:.1f} samples/s, "
-              f"last-epoch loss {results[-1][1]:.3f} {bench.loss_unit}")
+        print(
+            f"  {labels[way]}: {seconds:.3f} s, {rates[way]:.1f} samples/s, "
+            f"last-epoch loss {results[-1][1]:.3f} {bench.loss_unit}"
+        )
     speedup = rates["vae_lib"] / rates["seed"]
     print(f"speedup ({name}): {speedup:.1f}x")
     return speedup
@@ -243,11 +278,15 @@ def print_environment(device: torch.device, args, data: vl.MNIST) -> None:
     """Device, versions, threads and data: what the figures depend on."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
     print(f"device: {device}{f' ({name})' if name else ''}")
-    print(f"torch: {torch.__version__}, torchvision: {torchvision.__version__}, "
-          f"python: {sys.version.split()[0]}")
-    print(f"threads: torch {torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} "
-          f"inter-op; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
-          f"{os.cpu_count()} CPUs; DataLoader workers {args.workers}")
+    print(
+        f"torch: {torch.__version__}, torchvision: {torchvision.__version__}, "
+        f"python: {sys.version.split()[0]}"
+    )
+    print(
+        f"threads: torch {torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} "
+        f"inter-op; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+        f"{os.cpu_count()} CPUs; DataLoader workers {args.workers}"
+    )
     print(f"data: {len(data.x_train)} training images from {data.source}")
 
 

@@ -13,6 +13,7 @@ Anywhere else the cell does nothing.
 ``canonical_source()``. The cell is left out of the stored-output hash
 (``scripts/notebook_hash.py``), so ``--write`` needs no ``make execute``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ TAG = "colab-install"
 TAGS = [TAG, "hide-input"]
 """The cell's tags: the HTML book folds its code away behind a toggle."""
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # Colab only: install this book's helper package, vae_lib, from the book's
 # repository. Colab's own torch stays: vae_lib asks only for torch>=2.1.
 # Anywhere else this cell does nothing (see the setup page).
@@ -47,7 +48,7 @@ if "google.colab" in sys.modules:
             f"Could not install {{source}}. pip said:\\n{{pip.stderr[-2000:]}}\\n"
             "Check that the runtime is online, then run this cell again."
         )
-    print(f"installed {{source}}")'''
+    print(f"installed {{source}}")"""
 
 
 def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:
@@ -73,8 +74,9 @@ def first_code_cell(nb) -> nbformat.NotebookNode | None:
 
 def is_canonical(cell) -> bool:
     """Whether ``cell`` is the canonical Colab cell, source and tags."""
-    return (cell is not None and cell.source == canonical_source()
-            and cell.metadata.get("tags") == TAGS)
+    return (
+        cell is not None and cell.source == canonical_source() and cell.metadata.get("tags") == TAGS
+    )
 
 
 def write(path: Path) -> bool:
@@ -87,8 +89,7 @@ def write(path: Path) -> bool:
         cell.source = canonical_source()
         cell.metadata["tags"] = list(TAGS)
     else:
-        new = nbformat.v4.new_code_cell(canonical_source(),
-                                        metadata={"tags": list(TAGS)})
+        new = nbformat.v4.new_code_cell(canonical_source(), metadata={"tags": list(TAGS)})
         index = nb.cells.index(cell) if cell is not None else len(nb.cells)
         nb.cells.insert(index, new)
     nbformat.write(nb, path)
@@ -97,8 +98,9 @@ def write(path: Path) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true",
-                        help="insert or update the cell in every chapter")
+    parser.add_argument(
+        "--write", action="store_true", help="insert or update the cell in every chapter"
+    )
     args = parser.parse_args(argv)
     chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
     wrong = []
@@ -111,8 +113,11 @@ def main(argv=None) -> int:
             if not is_canonical(first_code_cell(nb)):
                 wrong.append(path.relative_to(ROOT))
     for path in wrong:
-        print(f"{path}: first code cell is not the canonical Colab cell; "
-              "run python scripts/colab_cell.py --write", file=sys.stderr)
+        print(
+            f"{path}: first code cell is not the canonical Colab cell; "
+            "run python scripts/colab_cell.py --write",
+            file=sys.stderr,
+        )
     return 1 if wrong else 0
 
 

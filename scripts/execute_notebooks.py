@@ -7,6 +7,7 @@ This is the only way stored outputs are made. Each notebook gets, in its
 metadata under "vae_book", the hashes of its code and of vae_lib (see
 notebook_hash.py), the wall-clock seconds of the run and the machine it ran on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,9 @@ def execute(path: Path, timeout: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = parser.parse_args()

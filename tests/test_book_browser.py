@@ -10,6 +10,7 @@ Screenshots go to artifacts/screenshots/ for a person to look at.
 Without Chromium the test is skipped on a workstation, but fails when the
 environment variable CI is set: a CI runner must not skip it silently.
 """
+
 import functools
 import http.server
 import os
@@ -17,22 +18,25 @@ import shutil
 import threading
 import urllib.parse
 
+import colab_cell
 import pytest
 import yaml
-
-import colab_cell
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
-MISSING = [name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
-           if not path]
+MISSING = [
+    name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if not path
+]
 IN_CI = bool(os.environ.get("CI", "").strip())  # the same rule as vae_lib.quick_mode
-INSTALL = ("install Debian's chromium and chromium-driver packages "
-           "(`apt-get install -y chromium chromium-driver` as root; `make test` does it "
-           "when run as root)")
+INSTALL = (
+    "install Debian's chromium and chromium-driver packages "
+    "(`apt-get install -y chromium chromium-driver` as root; `make test` does it "
+    "when run as root)"
+)
 pytestmark = pytest.mark.skipif(
-    bool(MISSING) and not IN_CI, reason=f"{' and '.join(MISSING)} not found: {INSTALL}")
+    bool(MISSING) and not IN_CI, reason=f"{' and '.join(MISSING)} not found: {INSTALL}"
+)
 SHOTS = ROOT / "artifacts" / "screenshots"
 MATHJAX_TIMEOUT_S = 300
 """How long one page may take to typeset its math (generous: CI machines can be loaded)."""
@@ -60,11 +64,19 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000",
-                 # No network: every host but the local server fails to resolve.
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+        # No network: every host but the local server fails to resolve.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -73,9 +85,12 @@ def browser():
 
 
 def _pages(html):
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not p.name.startswith(("genindex", "search"))
-                  and not p.relative_to(html).as_posix().startswith("_static/"))
+    return sorted(
+        p.relative_to(html).as_posix()
+        for p in html.rglob("*.html")
+        if not p.name.startswith(("genindex", "search"))
+        and not p.relative_to(html).as_posix().startswith("_static/")
+    )
 
 
 PAGE_STATE = """
@@ -102,8 +117,9 @@ def _expected_colab(page):
     colab = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]["colab_url"]
     url, branch = colab_cell.repository()
     org_repo = url.split("github.com/", 1)[1]
-    return (f"{colab.rstrip('/')}/github/{org_repo}"
-            f"/blob/{branch}/{source.relative_to(ROOT).as_posix()}")
+    return (
+        f"{colab.rstrip('/')}/github/{org_repo}/blob/{branch}/{source.relative_to(ROOT).as_posix()}"
+    )
 
 
 def _link_problems(html, server, page, links):
@@ -163,8 +179,9 @@ def test_every_page_reads_well(request):
     import json
 
     if MISSING:  # only reached under CI: elsewhere the module is skipped
-        pytest.fail(f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.",
-                    pytrace=False)
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
     # Fixtures asked for only now, so that a missing browser fails before the book build.
     html = request.getfixturevalue("html")
     server = request.getfixturevalue("server")
@@ -182,8 +199,11 @@ def test_every_page_reads_well(request):
         browser.save_screenshot(str(SHOTS / (page.replace("/", "__") + ".png")))
         # Chromium probes /favicon.ico by itself on the bare redirect page that
         # Jupyter Book writes at the site root; the book's own favicon is linked.
-        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
-                  and not e["message"].startswith(f"{server}/favicon.ico ")]
+        errors = [
+            e["message"]
+            for e in browser.get_log("browser")
+            if e["level"] == "SEVERE" and not e["message"].startswith(f"{server}/favicon.ico ")
+        ]
         remote = []
         for entry in browser.get_log("performance"):
             message = json.loads(entry["message"])["message"]
@@ -197,15 +217,23 @@ def test_every_page_reads_well(request):
         if remote:
             problems.append(f"{page}: requests leave the site {remote[:3]}")
         if state["scrollingCode"]:
-            problems.append(f"{page}: code cells scroll sideways in a 1280-pixel window: "
-                            f"{state['scrollingCode'][:2]}")
+            problems.append(
+                f"{page}: code cells scroll sideways in a 1280-pixel window: "
+                f"{state['scrollingCode'][:2]}"
+            )
         if state["broken"]:
             problems.append(f"{page}: broken images {state['broken'][:3]}")
         if state["mathSource"] and state["mathRendered"] < state["mathSource"]:
-            problems.append(f"{page}: {state['mathSource']} math elements, "
-                            f"{state['mathRendered']} rendered by MathJax")
-        for raw in ("$$", "\\begin{", "application/vnd.jupyter.widget",
-                    "Traceback (most recent call last)"):
+            problems.append(
+                f"{page}: {state['mathSource']} math elements, "
+                f"{state['mathRendered']} rendered by MathJax"
+            )
+        for raw in (
+            "$$",
+            "\\begin{",
+            "application/vnd.jupyter.widget",
+            "Traceback (most recent call last)",
+        ):
             if raw in state["text"]:
                 problems.append(f"{page}: raw {raw!r} visible on the page")
     assert not problems, "\n".join(problems)

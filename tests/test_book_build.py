@@ -1,9 +1,9 @@
 """The HTML book builds from the stored outputs with warnings as errors."""
+
 import re
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT
 
 
@@ -27,14 +27,17 @@ def test_chapters_render_figures_math_and_exercises(html):
         if not entry.startswith("chapters/"):
             continue
         text = (html / f"{entry}.html").read_text()
-        assert "<img" in text and ("_images/" in text or "data:image/png" in text), f"{entry}: no figures"
+        assert "<img" in text and ("_images/" in text or "data:image/png" in text), (
+            f"{entry}: no figures"
+        )
         assert "math notranslate" in text, f"{entry}: no math"
         assert text.count('class="admonition exercise') >= 3 or text.count("exercise") >= 3
         assert "solution" in text and "dropdown" in text, f"{entry}: solutions not collapsed"
         assert "```{" not in text and "{cite" not in text, f"{entry}: an unparsed directive or role"
         assert "Traceback (most recent call last)" not in text
-        assert not re.search(r"application/vnd\.jupyter\.widget-view\+json", text), \
+        assert not re.search(r"application/vnd\.jupyter\.widget-view\+json", text), (
             f"{entry}: a widget with no state would show as an empty box"
+        )
 
 
 def test_pages_load_no_remote_scripts(html):
@@ -55,12 +58,16 @@ def test_link_checker_catches_bad_links(tmp_path):
     page = "chapters/02_mlp_vae.html"
     good = [f"{server}/{page}#here", _expected_colab(page)]
     assert _link_problems(tmp_path, server, page, good) == []
-    bad = [f"{server}/{page}#nowhere", f"{server}/missing.html",
-           _expected_colab(page).replace("02_mlp_vae", "03_conv_vae")]
+    bad = [
+        f"{server}/{page}#nowhere",
+        f"{server}/missing.html",
+        _expected_colab(page).replace("02_mlp_vae", "03_conv_vae"),
+    ]
     problems = _link_problems(tmp_path, server, page, bad)
     assert len(problems) == 3, problems
-    assert _link_problems(tmp_path, server, "book/setup.html", [good[1]]), \
+    assert _link_problems(tmp_path, server, "book/setup.html", [good[1]]), (
         "a Colab link on a page with no notebook must be reported"
+    )
 
 
 def test_docs_name_the_configured_repository():
@@ -71,7 +78,9 @@ def test_docs_name_the_configured_repository():
     expected = f"git+{url}@{branch}"
     for page in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
         for found in re.findall(r"git\+https?://[^\s\"'`]+", page.read_text()):
-            assert found == expected, f"{page.name} installs from {found}, _config.yml says {expected}"
+            assert found == expected, (
+                f"{page.name} installs from {found}, _config.yml says {expected}"
+            )
 
 
 def test_bibliography_labels_are_author_year(html):

@@ -18,6 +18,7 @@ This test builds the same situation here:
   to bottom, in quick mode, by a kernel running the fresh environment's
   Python; a probe cell at the end records where vae_lib was imported from.
 """
+
 import json
 import os
 import shutil
@@ -28,9 +29,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import CHAPTERS, ROOT
-
 
 PROBE = textwrap.dedent("""\
     import json as _json, os as _os, sys as _sys, vae_lib as _vl
@@ -56,14 +55,16 @@ DRIVER = textwrap.dedent("""\
 
 def _lent(name: str) -> bool:
     """Whether a .venv site-packages entry is lent to the fresh environment."""
-    return (name != "__pycache__" and not name.endswith(".pth")
-            and not name.startswith(("vae_lib", "__editable__")))
+    return (
+        name != "__pycache__"
+        and not name.endswith(".pth")
+        and not name.startswith(("vae_lib", "__editable__"))
+    )
 
 
 def _copy_checkout(dest: Path) -> None:
     """Copy the checkout's tracked files (as they are on disk) to ``dest``."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT,
-                            capture_output=True, text=True)
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True)
     if listed.returncode == 0 and listed.stdout:
         for rel in filter(None, listed.stdout.split("\0")):
             src = ROOT / rel
@@ -71,8 +72,9 @@ def _copy_checkout(dest: Path) -> None:
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / rel)
     else:  # not a git checkout: copy what building the package needs
-        shutil.copytree(ROOT / "vae_lib", dest / "vae_lib",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "vae_lib", dest / "vae_lib", ignore=shutil.ignore_patterns("__pycache__")
+        )
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(ROOT / name, dest / name)
 
@@ -85,9 +87,14 @@ def reader(tmp_path_factory):
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    fresh_site = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip())
+    fresh_site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
 
     lent = base / "preinstalled"
     lent.mkdir()
@@ -99,38 +106,74 @@ def reader(tmp_path_factory):
 
     src, wheels = base / "src", base / "wheels"
     _copy_checkout(src)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", str(wheels), str(src)],
-                   check=True, cwd=base)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(src),
+        ],
+        check=True,
+        cwd=base,
+    )
     before = {p.name for p in fresh_site.iterdir()}
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-index", "--find-links", str(wheels),
-         "vae_lib"], capture_output=True, text=True, cwd=base)
+        [str(python), "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "vae_lib"],
+        capture_output=True,
+        text=True,
+        cwd=base,
+    )
     assert install.returncode == 0, (
         "pip could not install vae_lib from what Colab already has:\n"
-        + install.stdout[-2000:] + install.stderr[-2000:])
+        + install.stdout[-2000:]
+        + install.stderr[-2000:]
+    )
     added = {p.name for p in fresh_site.iterdir()} - before
-    assert {n.split("-")[0] for n in added} == {"vae_lib"}, \
+    assert {n.split("-")[0] for n in added} == {"vae_lib"}, (
         f"installing vae_lib added more than vae_lib: {sorted(added)}"
+    )
 
     kernels = base / "jupyter" / "kernels" / "colab-reader"
     kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Colab reader", "language": "python"}))
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Colab reader",
+                "language": "python",
+            }
+        )
+    )
     (base / "driver.py").write_text(DRIVER)
-    return {"base": base, "python": python, "site": fresh_site,
-            "jupyter_path": str(base / "jupyter")}
+    return {
+        "base": base,
+        "python": python,
+        "site": fresh_site,
+        "jupyter_path": str(base / "jupyter"),
+    }
 
 
 def test_installing_vae_lib_keeps_the_preinstalled_torch(reader):
     import torch
 
     out = subprocess.run(
-        [str(reader["python"]), "-c",
-         "import json, torch, vae_lib; print(json.dumps([torch.__version__, "
-         "torch.__file__, vae_lib.__file__]))"],
-        check=True, capture_output=True, text=True, cwd=reader["base"]).stdout
+        [
+            str(reader["python"]),
+            "-c",
+            "import json, torch, vae_lib; print(json.dumps([torch.__version__, "
+            "torch.__file__, vae_lib.__file__]))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=reader["base"],
+    ).stdout
     version, torch_file, vae_file = json.loads(out)
     assert version == torch.__version__
     assert Path(torch_file).resolve() == Path(torch.__file__).resolve()
@@ -143,16 +186,34 @@ def test_chapter_runs_alone_with_vae_lib_installed(reader, chapter):
     folder.mkdir()
     notebook = folder / chapter.name
     shutil.copy2(chapter, notebook)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")}
-    env.update(VAE_QUICK="1", VAE_PROGRESS="text",
-               JUPYTER_PATH=reader["jupyter_path"],
-               PATH=f"{reader['python'].parent}{os.pathsep}{env.get('PATH', '')}")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")
+    }
+    env.update(
+        VAE_QUICK="1",
+        VAE_PROGRESS="text",
+        JUPYTER_PATH=reader["jupyter_path"],
+        PATH=f"{reader['python'].parent}{os.pathsep}{env.get('PATH', '')}",
+    )
     run = subprocess.run(
-        [str(reader["python"]), str(reader["base"] / "driver.py"), str(notebook), PROBE,
-         str(folder)], capture_output=True, text=True, cwd=folder, env=env, timeout=900)
+        [
+            str(reader["python"]),
+            str(reader["base"] / "driver.py"),
+            str(notebook),
+            PROBE,
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=900,
+    )
     assert run.returncode == 0, (
-        f"{chapter.name} failed when run alone in {folder}:\n{run.stderr[-4000:]}")
+        f"{chapter.name} failed when run alone in {folder}:\n{run.stderr[-4000:]}"
+    )
 
     import nbformat
 

@@ -1,4 +1,5 @@
 """beta_eff: the KL weight of an MSE + w * KL loss against the model's own noise level."""
+
 import math
 
 import pytest
@@ -11,7 +12,8 @@ def test_implied_sigma_by_hand_for_post_001():
     # sigma^2 = w / (2 * (1/1024)) = 0.128 in [-1, 1] units, so sigma = 0.3578 there
     # and 0.1789 on the [0, 1] scale.
     assert vl.implied_sigma(0.00025, 1 / 1024, data_width=2) == pytest.approx(
-        math.sqrt(0.128) / 2, rel=1e-12)
+        math.sqrt(0.128) / 2, rel=1e-12
+    )
     assert vl.implied_sigma(0.00025, 1 / 1024, data_width=2) == pytest.approx(0.17889, abs=1e-5)
 
 
@@ -40,8 +42,9 @@ def test_beta_eff_does_not_depend_on_the_data_scale():
     assert a.sigma_ml == pytest.approx(b.sigma_ml)
 
 
-@pytest.mark.parametrize("args", [(0.0, 1.0, 0.1), (1.0, -1.0, 0.1), (1.0, 1.0, 0.0),
-                                  (float("nan"), 1.0, 0.1)])
+@pytest.mark.parametrize(
+    "args", [(0.0, 1.0, 0.1), (1.0, -1.0, 0.1), (1.0, 1.0, 0.0), (float("nan"), 1.0, 0.1)]
+)
 def test_beta_eff_refuses_non_positive_inputs(args):
     with pytest.raises(ValueError, match="positive finite"):
         vl.beta_eff(*args)

@@ -1,4 +1,5 @@
 """fit(checkpoint=...): save after every epoch, resume to the same result, refuse bad files."""
+
 import os
 
 import pytest
@@ -24,9 +25,18 @@ def train(x, path=None, stop_after=None, epochs=4, hidden=32):
         if epoch == stop_after:
             raise Interrupt
 
-    history = vl.fit(model, vl.bernoulli_vae_loss, x, epochs=epochs, batch_size=64,
-                     progress=False, checkpoint=path, on_epoch_end=maybe_stop,
-                     transform=vl.binarize, x_test=x[:64])
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x,
+        epochs=epochs,
+        batch_size=64,
+        progress=False,
+        checkpoint=path,
+        on_epoch_end=maybe_stop,
+        transform=vl.binarize,
+        x_test=x[:64],
+    )
     return model, history
 
 
@@ -42,13 +52,13 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(x, tmp_path):
     with pytest.raises(Interrupt):
         train(x, path, stop_after=2)
     assert path.is_file()
-    vl.seed_everything(99)                 # a new session: other random states, new model
+    vl.seed_everything(99)  # a new session: other random states, new model
     resumed, resumed_history = train(x, path)
     assert same_weights(straight, resumed)
     assert resumed_history.train == straight_history.train
     assert resumed_history.test == straight_history.test
     assert resumed_history.epochs == 4
-    assert os.listdir(tmp_path) == ["run.pt"]      # no temporary files left behind
+    assert os.listdir(tmp_path) == ["run.pt"]  # no temporary files left behind
 
 
 def test_resuming_a_finished_run_trains_nothing(x, tmp_path):
@@ -75,7 +85,10 @@ def test_a_checkpoint_from_another_model_is_refused_and_kept(x, tmp_path):
     path = tmp_path / "run.pt"
     train(x, path, epochs=1)
     saved = path.read_bytes()
-    with pytest.raises(vl.CheckpointError, match=r"different model.*encoder\.0\.weight: checkpoint \(32, 784\) vs model \(16, 784\)"):
+    with pytest.raises(
+        vl.CheckpointError,
+        match=r"different model.*encoder\.0\.weight: checkpoint \(32, 784\) vs model \(16, 784\)",
+    ):
         train(x, path, epochs=2, hidden=16)
     assert path.read_bytes() == saved
 
@@ -113,8 +126,15 @@ def test_checkpoint_and_history_together_are_refused(x, tmp_path):
     history = vl.History()
     history.add_epoch({"loss": 1.0})
     with pytest.raises(ValueError, match="either history or checkpoint"):
-        vl.fit(vl.MLPVAE(z_dim=2, hidden=(8,)), vl.bernoulli_vae_loss, x, epochs=1,
-               progress=False, history=history, checkpoint=tmp_path / "run.pt")
+        vl.fit(
+            vl.MLPVAE(z_dim=2, hidden=(8,)),
+            vl.bernoulli_vae_loss,
+            x,
+            epochs=1,
+            progress=False,
+            history=history,
+            checkpoint=tmp_path / "run.pt",
+        )
 
 
 def test_a_folder_as_checkpoint_path_is_refused(x, tmp_path):

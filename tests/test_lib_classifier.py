@@ -1,4 +1,5 @@
 """The digit classifier that judges generated images."""
+
 import pytest
 import torch
 
@@ -43,15 +44,19 @@ def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path):
         return real(data, epochs=1, **kwargs)
 
     monkeypatch.setattr(vl.classifier, "train_digit_classifier", counting)
-    monkeypatch.setattr(vl.classifier, "load_mnist",
-                        lambda device=None: vl.load_mnist(device, 512, 128, download=False))
+    monkeypatch.setattr(
+        vl.classifier,
+        "load_mnist",
+        lambda device=None: vl.load_mnist(device, 512, 128, download=False),
+    )
     first = vl.digit_classifier("cpu", progress=False)
     assert calls == [512] and list(tmp_path.glob("digit_classifier_512_128.pt"))
     monkeypatch.setattr(vl.classifier, "_CACHE", {})
     second = vl.digit_classifier("cpu", progress=False)
-    assert calls == [512]                                  # loaded, not trained again
-    assert all(torch.equal(a, b) for a, b in
-               zip(first.state_dict().values(), second.state_dict().values()))
+    assert calls == [512]  # loaded, not trained again
+    assert all(
+        torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values())
+    )
     assert second.test_accuracy == first.test_accuracy
 
 

@@ -1,4 +1,5 @@
 """vae_lib.data: the offline MNIST loader, its SHA-256 pin, its errors, binarize."""
+
 import gzip
 import pickle
 from pathlib import Path
@@ -36,8 +37,11 @@ def mnist(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_mnist(mnist):
     return vl.MNIST(
-        x_train=mnist.x_train[:SMALL_TRAIN], y_train=mnist.y_train[:SMALL_TRAIN],
-        x_test=mnist.x_test[:SMALL_TEST], y_test=mnist.y_test[:SMALL_TEST], source="subset",
+        x_train=mnist.x_train[:SMALL_TRAIN],
+        y_train=mnist.y_train[:SMALL_TRAIN],
+        x_test=mnist.x_test[:SMALL_TEST],
+        y_test=mnist.y_test[:SMALL_TEST],
+        source="subset",
     )
 
 
@@ -98,7 +102,9 @@ def test_installed_hub_pickle_matches_the_pin():
 def test_sha256_of_small_file(tmp_path):
     path = tmp_path / "f.bin"
     path.write_bytes(b"abc")
-    assert vdata.sha256_of(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        vdata.sha256_of(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 def test_tampered_pickle_is_refused_and_never_unpickled(monkeypatch, tmp_path):
@@ -233,8 +239,10 @@ def test_default_root_is_used_when_root_is_none(monkeypatch, tmp_path, tv_root):
 
 # ------------------------------------------------------------- torchvision copy round trip
 def test_write_torchvision_raw_round_trip(tv_root, small_mnist):
-    for train, x, y in ((True, small_mnist.x_train, small_mnist.y_train),
-                        (False, small_mnist.x_test, small_mnist.y_test)):
+    for train, x, y in (
+        (True, small_mnist.x_train, small_mnist.y_train),
+        (False, small_mnist.x_test, small_mnist.y_test),
+    ):
         ds = torchvision.datasets.MNIST(str(tv_root), train=train, download=False)
         assert ds.data.dtype == torch.uint8
         assert ds.data.shape == (len(x), 28, 28)
@@ -297,8 +305,8 @@ def test_quick_mode_default_sizes(monkeypatch, tv_root, small_mnist, var, value)
     data = vl.load_mnist(root=tv_root)
     assert (len(data.x_train), len(data.x_test)) == QUICK_SIZES
     assert (len(data.y_train), len(data.y_test)) == QUICK_SIZES
-    assert torch.equal(data.x_train, small_mnist.x_train[:QUICK_SIZES[0]])
-    assert torch.equal(data.y_test, small_mnist.y_test[:QUICK_SIZES[1]])
+    assert torch.equal(data.x_train, small_mnist.x_train[: QUICK_SIZES[0]])
+    assert torch.equal(data.y_test, small_mnist.y_test[: QUICK_SIZES[1]])
 
 
 def test_quick_mode_explicit_sizes_win(monkeypatch, tv_root):

@@ -1,4 +1,5 @@
 """vae_lib.device (get_device, seed_everything) and vae_lib.mode (quick mode, choose)."""
+
 import random
 
 import numpy as np

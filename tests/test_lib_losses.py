@@ -1,4 +1,5 @@
 """vae_lib.losses against torch.distributions, and the importance-weighted bound."""
+
 import math
 
 import pytest
@@ -57,10 +58,18 @@ def test_kl_diag_gaussians_broadcasts_the_prior():
 def test_kl_diag_gaussians_with_zero_prior_equals_kl_standard_normal():
     mu, logvar = _random_gaussians()
     zeros = torch.zeros_like(mu)
-    torch.testing.assert_close(vl.kl_diag_gaussians(mu, logvar, zeros, zeros),
-                               vl.kl_standard_normal(mu, logvar), atol=1e-5, rtol=1e-6)
-    torch.testing.assert_close(vl.kl_diag_gaussians(mu, logvar, 0.0, torch.tensor(0.0)),
-                               vl.kl_standard_normal(mu, logvar), atol=1e-5, rtol=1e-6)
+    torch.testing.assert_close(
+        vl.kl_diag_gaussians(mu, logvar, zeros, zeros),
+        vl.kl_standard_normal(mu, logvar),
+        atol=1e-5,
+        rtol=1e-6,
+    )
+    torch.testing.assert_close(
+        vl.kl_diag_gaussians(mu, logvar, 0.0, torch.tensor(0.0)),
+        vl.kl_standard_normal(mu, logvar),
+        atol=1e-5,
+        rtol=1e-6,
+    )
 
 
 def test_kl_is_nonnegative_and_zero_only_at_the_prior():
@@ -88,7 +97,9 @@ def test_bernoulli_nll_matches_torch_on_binary_targets():
     got = vl.bernoulli_nll(logits, x)
     assert got.shape == (16,)
     torch.testing.assert_close(got, expected, atol=1e-3, rtol=1e-5)
-    torch.testing.assert_close(vl.bernoulli_log_likelihood(logits, x), -expected, atol=1e-3, rtol=1e-5)
+    torch.testing.assert_close(
+        vl.bernoulli_log_likelihood(logits, x), -expected, atol=1e-3, rtol=1e-5
+    )
 
 
 def test_bernoulli_nll_matches_torch_on_grey_targets():
@@ -123,7 +134,9 @@ def test_gaussian_nll_matches_torch_with_tensor_sigma():
     torch.testing.assert_close(vl.gaussian_nll(mean, x, log_sigma), expected, atol=1e-4, rtol=1e-5)
     log_sigma_b = 0.5 * torch.randn(6, 1, 1)  # one sigma per example
     expected_b = -Normal(mean, log_sigma_b.exp()).log_prob(x).flatten(1).sum(1)
-    torch.testing.assert_close(vl.gaussian_nll(mean, x, log_sigma_b), expected_b, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(
+        vl.gaussian_nll(mean, x, log_sigma_b), expected_b, atol=1e-4, rtol=1e-5
+    )
 
 
 def test_gaussian_nll_gradient_reaches_log_sigma():
@@ -161,7 +174,9 @@ def test_checks_false_skips_the_range_check():
         assert not checks_enabled()
         got = vl.bernoulli_nll(logits, x)
     assert checks_enabled()
-    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, x, reduction="none"
+    ).sum(1)
     torch.testing.assert_close(got, expected)
     with pytest.raises(ValueError):
         vl.bernoulli_nll(logits, x)
@@ -276,7 +291,7 @@ class LinearGaussian:
         g = torch.Generator().manual_seed(11)
         q, _ = torch.linalg.qr(torch.randn(x_dim, z_dim, generator=g, dtype=torch.float64))
         self.d = torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)[:z_dim]
-        self.W = q * self.d                                  # W^T W = diag(d^2)
+        self.W = q * self.d  # W^T W = diag(d^2)
         self.b = torch.randn(x_dim, generator=g, dtype=torch.float64)
         self.s = s
         self.shift = posterior_shift
@@ -338,10 +353,12 @@ def test_iw_with_poor_encoder_approaches_log_px_as_k_grows():
     torch.manual_seed(15)
     gaps = {}
     for k, repeats in ((1, 400), (10, 100), (1000, 5)):
-        estimates = torch.stack([
-            vl.iw_log_likelihood(model, x, k=k, log_likelihood=model.log_likelihood)
-            for _ in range(repeats)
-        ])
+        estimates = torch.stack(
+            [
+                vl.iw_log_likelihood(model, x, k=k, log_likelihood=model.log_likelihood)
+                for _ in range(repeats)
+            ]
+        )
         gaps[k] = (exact - estimates).mean().item()
     # With k = 1 the expected gap is KL(q || p(z|x)) = z_dim * 0.5 * (scale - 1 - log scale).
     expected_k1 = 3 * 0.5 * (scale - 1 - math.log(scale))
@@ -357,10 +374,18 @@ def test_iw_with_shifted_encoder_is_a_lower_bound():
     x = model.sample(10, torch.Generator().manual_seed(16))
     exact = model.log_px(x)
     torch.manual_seed(17)
-    low_k = torch.stack([vl.iw_log_likelihood(model, x, k=1, log_likelihood=model.log_likelihood)
-                         for _ in range(200)]).mean(0)
-    high_k = torch.stack([vl.iw_log_likelihood(model, x, k=2000, log_likelihood=model.log_likelihood)
-                          for _ in range(3)]).mean(0)
+    low_k = torch.stack(
+        [
+            vl.iw_log_likelihood(model, x, k=1, log_likelihood=model.log_likelihood)
+            for _ in range(200)
+        ]
+    ).mean(0)
+    high_k = torch.stack(
+        [
+            vl.iw_log_likelihood(model, x, k=2000, log_likelihood=model.log_likelihood)
+            for _ in range(3)
+        ]
+    ).mean(0)
     assert (exact - low_k).mean().item() > 0.3
     assert (exact - high_k).abs().max().item() < 0.1
     assert abs((exact - high_k).mean().item()) < 0.05

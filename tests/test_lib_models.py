@@ -1,4 +1,5 @@
 """vae_lib.models: shapes, ranges and clear errors of the shared models."""
+
 import pytest
 import torch
 
@@ -86,7 +87,7 @@ def test_forward_decodes_the_reparameterised_sample(make, monkeypatch):
     with torch.no_grad():
         out, mu, logvar = model(x)
         mu_e, logvar_e = model.encode(x)
-        (mu_r, logvar_r), = calls
+        ((mu_r, logvar_r),) = calls
         assert torch.equal(mu_r, mu_e) and torch.equal(logvar_r, logvar_e)
         assert torch.equal(mu, mu_e) and torch.equal(logvar, logvar_e)
         torch.testing.assert_close(out, model.decode(mu_e + offset))

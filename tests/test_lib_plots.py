@@ -2,6 +2,7 @@
 
 Also vae_lib.widgets.latent_explorer: moving a slider redraws the decoded image.
 """
+
 import io
 
 import matplotlib
@@ -91,8 +92,9 @@ def test_plot_history_of_a_fit_run():
     torch.manual_seed(0)
     model = vl.MLPVAE(z_dim=2, hidden=(8,))
     x = torch.rand(32, 1, 28, 28)
-    history = vl.fit(model, vl.bernoulli_vae_loss, x, x_test=x[:8], epochs=2, batch_size=16,
-                     progress=False)
+    history = vl.fit(
+        model, vl.bernoulli_vae_loss, x, x_test=x[:8], epochs=2, batch_size=16, progress=False
+    )
     axes = vl.plot_history(history)
     assert [ax.get_title() for ax in axes] == ["loss", "recon", "kl"]
     assert list(axes[0].get_lines()[1].get_ydata()) == history.test["loss"]
@@ -159,8 +161,8 @@ def test_plot_manifold_decodes_the_grid_in_place():
     torch.testing.assert_close(z, vl.latent_grid(4, 2.0))
     grid = np.asarray(ax.get_images()[0].get_array())
     assert grid.shape == (4 * 8 + 2, 4 * 8 + 2, 3)
-    assert grid[2:8, 2:8].max() == pytest.approx(0.0)          # top-left: z1 = -span
-    assert grid[2:8, 26:32].min() == pytest.approx(1.0)        # top-right: z1 = +span
+    assert grid[2:8, 2:8].max() == pytest.approx(0.0)  # top-left: z1 = -span
+    assert grid[2:8, 26:32].min() == pytest.approx(1.0)  # top-right: z1 = +span
 
 
 def test_plot_manifold_with_an_mlpvae_decoder():

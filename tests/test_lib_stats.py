@@ -1,4 +1,5 @@
 """Repeated runs over seeds, standard errors and the importance-weighted estimate's errors."""
+
 import math
 import random
 
@@ -69,8 +70,9 @@ def test_default_seeds_follow_quick_mode(monkeypatch):
 
 def test_repeat_over_seeds_refuses_inconsistent_metrics():
     with pytest.raises(ValueError, match="first seed returned"):
-        vl.repeat_over_seeds(lambda s: {"a": 1.0} if s == 0 else {"b": 1.0}, seeds=[0, 1],
-                             progress=False)
+        vl.repeat_over_seeds(
+            lambda s: {"a": 1.0} if s == 0 else {"b": 1.0}, seeds=[0, 1], progress=False
+        )
     with pytest.raises(TypeError, match="dict of metrics"):
         vl.repeat_over_seeds(lambda s: 1.0, seeds=[0], progress=False)
     with pytest.raises(KeyError, match="no metric 'c'"):
@@ -79,8 +81,9 @@ def test_repeat_over_seeds_refuses_inconsistent_metrics():
 
 def test_paired_difference_and_verdict():
     a = vl.repeat_over_seeds(lambda s: {"m": 10.0 + s}, seeds=[0, 1, 2], progress=False)
-    b = vl.repeat_over_seeds(lambda s: {"m": 9.0 + s + 0.1 * (s == 1)}, seeds=[0, 1, 2],
-                             progress=False)
+    b = vl.repeat_over_seeds(
+        lambda s: {"m": 9.0 + s + 0.1 * (s == 1)}, seeds=[0, 1, 2], progress=False
+    )
     d = vl.difference(a, b, "m")
     assert d.values == pytest.approx([1.0, 0.9, 1.0])
     assert not vl.within_noise(d)
@@ -116,24 +119,27 @@ def test_iw_estimate_reports_both_standard_errors():
     torch.manual_seed(0)
     x = torch.randn(400, 1) * math.sqrt(2.0)
     exact = (-0.5 * x[:, 0] ** 2 / 2 - 0.5 * math.log(2 * math.pi * 2)).double()
-    est = vl.iw_estimate(LinearGaussian(exact=True), x, k=8, repeats=3,
-                         log_likelihood=gaussian_log_likelihood)
+    est = vl.iw_estimate(
+        LinearGaussian(exact=True), x, k=8, repeats=3, log_likelihood=gaussian_log_likelihood
+    )
     # Exact posterior: every draw gives log p(x), so only the spread over images remains.
     assert est.mean == pytest.approx(exact.mean().item(), abs=1e-5)
     assert est.se_images == pytest.approx(vl.mean_se(exact)[1], rel=1e-4)
     assert est.se_draws < 1e-6
-    inexact = vl.iw_estimate(LinearGaussian(exact=False), x, k=8, repeats=4,
-                             log_likelihood=gaussian_log_likelihood)
-    assert inexact.se_draws > 1e-4          # a narrow q makes the estimate itself random
-    assert inexact.mean < est.mean          # and the bound is below log p(x)
+    inexact = vl.iw_estimate(
+        LinearGaussian(exact=False), x, k=8, repeats=4, log_likelihood=gaussian_log_likelihood
+    )
+    assert inexact.se_draws > 1e-4  # a narrow q makes the estimate itself random
+    assert inexact.mean < est.mean  # and the bound is below log p(x)
     assert inexact.per_image.shape == (400,)
     assert "nats per image (SE over 400 images; SE over 4 draws" in str(inexact)
 
 
 def test_iw_estimate_with_one_repeat_has_no_draw_error():
     x = torch.randn(10, 1)
-    est = vl.iw_estimate(LinearGaussian(exact=False), x, k=4, repeats=1,
-                         log_likelihood=gaussian_log_likelihood)
+    est = vl.iw_estimate(
+        LinearGaussian(exact=False), x, k=4, repeats=1, log_likelihood=gaussian_log_likelihood
+    )
     assert math.isnan(est.se_draws) and "draws" not in str(est)
     with pytest.raises(ValueError, match="repeats"):
         vl.iw_estimate(LinearGaussian(True), x, repeats=0, log_likelihood=gaussian_log_likelihood)

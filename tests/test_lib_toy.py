@@ -1,4 +1,5 @@
 """vae_lib.toy: the 2-D Swiss roll, its exact density, and the tools that judge samples of it."""
+
 import math
 
 import matplotlib
@@ -6,8 +7,16 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from vae_lib.toy import (ANGLE_RANGE, SCALE, distance_to_roll, energy_distance, make_swiss_roll,
-                         plot_posterior_ellipses, swiss_roll_curve, swiss_roll_log_density)
+from vae_lib.toy import (
+    ANGLE_RANGE,
+    SCALE,
+    distance_to_roll,
+    energy_distance,
+    make_swiss_roll,
+    plot_posterior_ellipses,
+    swiss_roll_curve,
+    swiss_roll_log_density,
+)
 
 matplotlib.use("Agg")
 
@@ -95,15 +104,17 @@ def test_curve_needs_a_vector_of_positions():
 
 # --------------------------------------------------------------------------- density
 def test_density_integrates_to_one():
-    axis = torch.linspace(-1.8, 1.8, 241, dtype=torch.float64)   # step 0.015, well below the noise
+    axis = torch.linspace(-1.8, 1.8, 241, dtype=torch.float64)  # step 0.015, well below the noise
     grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
-    mass = swiss_roll_log_density(grid, noise=0.05, n_grid=1500).exp().sum() * (axis[1] - axis[0]) ** 2
+    mass = (
+        swiss_roll_log_density(grid, noise=0.05, n_grid=1500).exp().sum() * (axis[1] - axis[0]) ** 2
+    )
     assert mass.item() == pytest.approx(1.0, abs=2e-3)
 
 
 def test_density_is_highest_on_the_roll_and_tiny_in_the_gaps():
     on_roll = swiss_roll_curve(torch.tensor([0.5]))
-    between_arms = torch.tensor([[0.0, 0.0]])      # the centre, far from every arm
+    between_arms = torch.tensor([[0.0, 0.0]])  # the centre, far from every arm
     log_p = swiss_roll_log_density(torch.cat([on_roll, between_arms]), noise=0.05)
     assert log_p.shape == (2,)
     assert log_p[0] > -1.0 and log_p[1] < log_p[0] - 10
@@ -135,8 +146,10 @@ def test_distance_to_roll_rejects_bad_shapes():
 # --------------------------------------------------------------------------- energy_distance
 def _v_statistic(x, y):
     """The biased all-pairs version, written out by brute force for comparison."""
+
     def mean_dist(a, b):
         return torch.cdist(a.double(), b.double()).mean()
+
     return (2 * mean_dist(x, y) - mean_dist(x, x) - mean_dist(y, y)).item()
 
 
@@ -194,12 +207,15 @@ def test_energy_distance_is_symmetric_and_independent_of_chunking():
     assert energy_distance(x, y, chunk=64) == pytest.approx(forward, rel=1e-9)
 
 
-@pytest.mark.parametrize("x, y, message", [
-    (torch.zeros(5), torch.zeros(5, 2), r"\(n, d\)"),
-    (torch.zeros(0, 2), torch.zeros(5, 2), r"\(n, d\)"),
-    (torch.zeros(1, 2), torch.zeros(5, 2), "n >= 2"),
-    (torch.zeros(5, 2), torch.zeros(5, 3), "different dimensions"),
-])
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (torch.zeros(5), torch.zeros(5, 2), r"\(n, d\)"),
+        (torch.zeros(0, 2), torch.zeros(5, 2), r"\(n, d\)"),
+        (torch.zeros(1, 2), torch.zeros(5, 2), "n >= 2"),
+        (torch.zeros(5, 2), torch.zeros(5, 3), "different dimensions"),
+    ],
+)
 def test_energy_distance_rejects_wrong_shapes(x, y, message):
     with pytest.raises(ValueError, match=message):
         energy_distance(x, y)
@@ -218,7 +234,7 @@ def test_posterior_ellipses_have_two_sd_semi_axes():
     plot_posterior_ellipses(ax, mu, logvar, colors=["r", "b"])
     ellipses = ax.patches
     assert len(ellipses) == 2
-    assert (ellipses[0].width, ellipses[0].height) == pytest.approx((2.0, 4.0))   # 2 * 2 * sigma
+    assert (ellipses[0].width, ellipses[0].height) == pytest.approx((2.0, 4.0))  # 2 * 2 * sigma
     assert (ellipses[1].width, ellipses[1].height) == pytest.approx((8.0, 0.4))
     assert tuple(ellipses[1].center) == pytest.approx((2.0, -1.0))
     plt.close(fig)

@@ -1,4 +1,5 @@
 """vae_lib.train: fit / evaluate / History, the NaN guard, input errors, host syncs."""
+
 import copy
 import math
 import os
@@ -18,7 +19,9 @@ N_TRAIN, N_TEST = 512, 128
 def _prototype_images(n, seed):
     """Soft images in [0, 1] made from 4 binary prototypes plus noise; labels 0..3."""
     g = torch.Generator().manual_seed(seed)
-    prototypes = (torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(99)) > 0.7).float()
+    prototypes = (
+        torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(99)) > 0.7
+    ).float()
     labels = torch.randint(0, 4, (n,), generator=g)
     x = 0.05 + 0.9 * prototypes[labels] + 0.05 * torch.rand(n, 1, 28, 28, generator=g)
     return x.clamp(0, 1), labels
@@ -51,8 +54,18 @@ def test_fit_loss_falls_and_history_has_the_right_shape(data):
     x_train, y_train, x_test, y_test = data
     model = _model()
     threads = torch.get_num_threads()
-    history = vl.fit(model, vl.bernoulli_vae_loss, x_train, y_train, x_test=x_test, y_test=y_test,
-                     epochs=4, batch_size=64, lr=3e-3, progress=False)
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x_train,
+        y_train,
+        x_test=x_test,
+        y_test=y_test,
+        epochs=4,
+        batch_size=64,
+        lr=3e-3,
+        progress=False,
+    )
     assert isinstance(history, vl.History)
     assert history.epochs == 4
     assert len(history.seconds) == 4
@@ -67,8 +80,9 @@ def test_fit_loss_falls_and_history_has_the_right_shape(data):
     assert all(later < earlier for earlier, later in zip(train, train[1:])), train
     assert test[-1] < test[0], test
     for e in range(4):
-        assert history.train["loss"][e] == pytest.approx(history.train["recon"][e] + history.train["kl"][e],
-                                                         rel=1e-4)
+        assert history.train["loss"][e] == pytest.approx(
+            history.train["recon"][e] + history.train["kl"][e], rel=1e-4
+        )
     assert torch.get_num_threads() == threads
     table = history.table()
     assert len(table.splitlines()) == 5 and "train loss" in table and "test kl" in table
@@ -85,16 +99,18 @@ def test_fit_does_not_touch_the_thread_count(monkeypatch, data):
 
 
 def test_fit_without_test_data_and_without_labels(data):
-    history = vl.fit(_model(), vl.bernoulli_vae_loss, data[0][:128], epochs=2, batch_size=50,
-                     progress=False)
+    history = vl.fit(
+        _model(), vl.bernoulli_vae_loss, data[0][:128], epochs=2, batch_size=50, progress=False
+    )
     assert history.test == {}
     assert all(len(v) == 2 for v in history.train.values())
 
 
 def test_fit_with_progress_bar_enabled(data, monkeypatch, capsys):
     monkeypatch.setenv("VAE_PROGRESS", "text")
-    history = vl.fit(_model(), vl.bernoulli_vae_loss, data[0][:128], epochs=2, batch_size=64,
-                     progress=True)
+    history = vl.fit(
+        _model(), vl.bernoulli_vae_loss, data[0][:128], epochs=2, batch_size=64, progress=True
+    )
     assert history.epochs == 2
     err = capsys.readouterr().err
     assert "epoch 2/2" in err and "4/4" in err
@@ -126,8 +142,16 @@ def test_fit_applies_transform_to_every_batch(data):
         batches.append(xb)
         return vl.bernoulli_vae_loss(model, xb, yb)
 
-    vl.fit(_model(), loss_fn, data[0][:128], x_test=data[2][:64], epochs=1, batch_size=64,
-           transform=vl.binarize, progress=False)
+    vl.fit(
+        _model(),
+        loss_fn,
+        data[0][:128],
+        x_test=data[2][:64],
+        epochs=1,
+        batch_size=64,
+        transform=vl.binarize,
+        progress=False,
+    )
     assert len(batches) == 2 + 1  # two training batches, one test batch
     for xb in batches:
         assert set(xb.unique().tolist()) == {0.0, 1.0}
@@ -137,8 +161,15 @@ def test_fit_uses_the_given_optimizer(data):
     model = _model()
     start = _state(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    vl.fit(model, vl.bernoulli_vae_loss, data[0][:128], epochs=1, batch_size=64,
-           optimizer=optimizer, progress=False)
+    vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        data[0][:128],
+        epochs=1,
+        batch_size=64,
+        optimizer=optimizer,
+        progress=False,
+    )
     _assert_same_state(start, _state(model))
 
 
@@ -157,8 +188,9 @@ def test_history_train_is_the_mean_per_example_over_the_epoch():
     # of steps (4) instead of examples, or leaving out the weights, gives another number.
     x = torch.arange(10, dtype=torch.float32).reshape(10, 1) ** 2  # mean 28.5
     model = torch.nn.Linear(1, 1)
-    history = vl.fit(model, _mean_of_x_loss, x, x_test=x[:7], epochs=3, batch_size=3,
-                     progress=False)
+    history = vl.fit(
+        model, _mean_of_x_loss, x, x_test=x[:7], epochs=3, batch_size=3, progress=False
+    )
     assert history.train["loss"] == pytest.approx([28.5] * 3, rel=1e-6)
     assert history.train["const"] == pytest.approx([2.0] * 3, rel=1e-6)
     assert history.test["loss"] == pytest.approx([13.0] * 3, rel=1e-6)  # mean of 0..6 squared
@@ -176,8 +208,9 @@ def test_history_seconds_time_the_training_steps_only(monkeypatch):
         return _mean_of_x_loss(model, xb, yb)
 
     x = torch.rand(10, 1)
-    history = vl.fit(torch.nn.Linear(1, 1), loss_fn, x, x_test=x, epochs=2, batch_size=3,
-                     progress=False)
+    history = vl.fit(
+        torch.nn.Linear(1, 1), loss_fn, x, x_test=x, epochs=2, batch_size=3, progress=False
+    )
     assert history.seconds == [4.0, 4.0]
     assert clock["now"] == 2 * (4 + 100)  # one test batch per epoch (evaluate's batch 1000)
 
@@ -190,21 +223,44 @@ def test_on_epoch_end_is_called_once_per_epoch(data):
         calls.append((epoch, history.epochs, len(history.train["loss"]), len(history.test["loss"])))
         assert isinstance(model, MLPVAE)
 
-    vl.fit(_model(), vl.bernoulli_vae_loss, data[0][:128], x_test=data[2][:32], epochs=3,
-           batch_size=64, on_epoch_end=on_epoch_end, progress=False)
+    vl.fit(
+        _model(),
+        vl.bernoulli_vae_loss,
+        data[0][:128],
+        x_test=data[2][:32],
+        epochs=3,
+        batch_size=64,
+        on_epoch_end=on_epoch_end,
+        progress=False,
+    )
     assert calls == [(1, 1, 1, 1), (2, 2, 2, 2), (3, 3, 3, 3)]
 
 
 def test_history_continues_epoch_count(data):
     x_train, _, x_test, _ = data
     model = _model()
-    history = vl.fit(model, vl.bernoulli_vae_loss, x_train[:128], x_test=x_test[:32], epochs=2,
-                     batch_size=64, progress=False)
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x_train[:128],
+        x_test=x_test[:32],
+        epochs=2,
+        batch_size=64,
+        progress=False,
+    )
     first_losses = list(history.train["loss"])
     epochs_seen = []
-    again = vl.fit(model, vl.bernoulli_vae_loss, x_train[:128], x_test=x_test[:32], epochs=3,
-                   batch_size=64, progress=False, history=history,
-                   on_epoch_end=lambda epoch, m, h: epochs_seen.append(epoch))
+    again = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x_train[:128],
+        x_test=x_test[:32],
+        epochs=3,
+        batch_size=64,
+        progress=False,
+        history=history,
+        on_epoch_end=lambda epoch, m, h: epochs_seen.append(epoch),
+    )
     assert again is history
     assert epochs_seen == [3, 4, 5]
     assert history.epochs == 5
@@ -233,8 +289,16 @@ def test_nan_loss_raises_and_restores_the_epoch_start(data, sync_every):
         at_epoch_end[epoch] = copy.deepcopy(_state(model))
 
     with pytest.raises(vl.NonFiniteLossError) as info:
-        vl.fit(model, loss_fn, x_train, epochs=3, batch_size=64, sync_every=sync_every,
-               on_epoch_end=remember, progress=False)
+        vl.fit(
+            model,
+            loss_fn,
+            x_train,
+            epochs=3,
+            batch_size=64,
+            sync_every=sync_every,
+            on_epoch_end=remember,
+            progress=False,
+        )
     message = str(info.value)
     assert f"epoch {bad_epoch} at step {bad_step} of {steps}" in message
     assert isinstance(info.value, FloatingPointError)
@@ -246,8 +310,10 @@ def test_nan_loss_raises_and_restores_the_epoch_start(data, sync_every):
 
 def _adam_state(optimizer):
     """Adam's per-parameter step, exp_avg and exp_avg_sq, cloned."""
-    return {index: {name: value.detach().clone() for name, value in state.items()}
-            for index, state in optimizer.state_dict()["state"].items()}
+    return {
+        index: {name: value.detach().clone() for name, value in state.items()}
+        for index, state in optimizer.state_dict()["state"].items()
+    }
 
 
 def test_nan_loss_puts_the_optimizer_back_to_the_epoch_start(data):
@@ -268,8 +334,17 @@ def test_nan_loss_puts_the_optimizer_back_to_the_epoch_start(data):
         at_epoch_end[epoch] = _adam_state(optimizer)
 
     with pytest.raises(vl.NonFiniteLossError, match="epoch 2 at step 3 of 4"):
-        vl.fit(model, loss_fn, x_train, epochs=3, batch_size=64, optimizer=optimizer,
-               sync_every=4, on_epoch_end=remember, progress=False)
+        vl.fit(
+            model,
+            loss_fn,
+            x_train,
+            epochs=3,
+            batch_size=64,
+            optimizer=optimizer,
+            sync_every=4,
+            on_epoch_end=remember,
+            progress=False,
+        )
     expected, got = at_epoch_end[1], _adam_state(optimizer)
     assert got.keys() == expected.keys() and len(got) == len(list(model.parameters()))
     for index in expected:
@@ -278,8 +353,15 @@ def test_nan_loss_puts_the_optimizer_back_to_the_epoch_start(data):
         for name in expected[index]:
             assert torch.equal(got[index][name], expected[index][name]), (index, name)
     # The optimizer still trains from there.
-    history = vl.fit(model, vl.bernoulli_vae_loss, x_train, epochs=1, batch_size=64,
-                     optimizer=optimizer, progress=False)
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x_train,
+        epochs=1,
+        batch_size=64,
+        optimizer=optimizer,
+        progress=False,
+    )
     assert math.isfinite(history.train["loss"][0])
     assert all(state["step"].item() == 8 for state in _adam_state(optimizer).values())
 
@@ -295,8 +377,15 @@ def test_inf_loss_in_first_epoch_restores_initial_weights(data):
 
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     with pytest.raises(vl.NonFiniteLossError, match="epoch 1 at step 1 of 2"):
-        vl.fit(model, loss_fn, data[0][:128], epochs=2, batch_size=64, optimizer=optimizer,
-               progress=False)
+        vl.fit(
+            model,
+            loss_fn,
+            data[0][:128],
+            epochs=2,
+            batch_size=64,
+            optimizer=optimizer,
+            progress=False,
+        )
     _assert_same_state(start, _state(model))
     assert optimizer.state_dict()["state"] == {}  # as fresh as before the first step
 
@@ -341,19 +430,30 @@ def test_fit_checks_test_data_too():
         _fit(x_test=torch.zeros(8, 1, 28, 28, dtype=torch.long))
 
 
-@pytest.mark.parametrize("name, value", [("epochs", 0), ("epochs", -1), ("epochs", 1.0),
-                                         ("batch_size", 0), ("batch_size", True),
-                                         ("batch_size", 2.5)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("epochs", 0),
+        ("epochs", -1),
+        ("epochs", 1.0),
+        ("batch_size", 0),
+        ("batch_size", True),
+        ("batch_size", 2.5),
+    ],
+)
 def test_fit_rejects_bad_epochs_and_batch_size(name, value):
     with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
         _fit(**{name: value})
 
 
-@pytest.mark.parametrize("returned, pattern", [
-    (1.0, "got float"),
-    (torch.tensor(1.0), "got Tensor"),
-    ({"recon": torch.tensor(1.0)}, r"with keys \['recon'\]"),
-])
+@pytest.mark.parametrize(
+    "returned, pattern",
+    [
+        (1.0, "got float"),
+        (torch.tensor(1.0), "got Tensor"),
+        ({"recon": torch.tensor(1.0)}, r"with keys \['recon'\]"),
+    ],
+)
 def test_fit_rejects_loss_fn_without_a_loss_dict(returned, pattern):
     with pytest.raises(TypeError, match=pattern):
         _fit(loss_fn=lambda model, x, y: returned)
@@ -414,7 +514,9 @@ def test_only_the_first_batch_is_checked(data):
 
     history = vl.fit(_model(), loss_fn, data[0][:128], epochs=2, batch_size=32, progress=False)
     assert seen == [True] + [False] * 7
-    vl.fit(_model(), loss_fn, data[0][:64], epochs=1, batch_size=32, progress=False, history=history)
+    vl.fit(
+        _model(), loss_fn, data[0][:64], epochs=1, batch_size=32, progress=False, history=history
+    )
     assert seen[8:] == [True, False]
     assert checks_enabled()
 
@@ -472,8 +574,12 @@ def test_evaluate_rejects_bad_inputs():
     with pytest.raises(TypeError):
         vl.evaluate(torch.nn.Linear(3, 1), lambda m, x, y: {"loss": x.mean()}, [1.0, 2.0])
     with pytest.raises(ValueError, match="batch_size"):
-        vl.evaluate(torch.nn.Linear(3, 1), lambda m, x, y: {"loss": x.mean()}, torch.rand(4, 3),
-                    batch_size=0)
+        vl.evaluate(
+            torch.nn.Linear(3, 1),
+            lambda m, x, y: {"loss": x.mean()},
+            torch.rand(4, 3),
+            batch_size=0,
+        )
 
 
 # ------------------------------------------------------------------------ host syncs
@@ -508,8 +614,15 @@ def test_fit_syncs_every_sync_every_steps_not_every_step(data, sync_counter, syn
     steps = 512 // batch_size  # 128 steps per epoch
     model = _model(hidden=(8,))
     sync_counter["n"] = 0
-    history = vl.fit(model, vl.bernoulli_vae_loss, x, epochs=epochs, batch_size=batch_size,
-                     sync_every=sync_every, progress=False)
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        x,
+        epochs=epochs,
+        batch_size=batch_size,
+        sync_every=sync_every,
+        progress=False,
+    )
     n_terms = len(history.train)
     per_epoch = sync_counter["n"] / epochs
     # Each sync reads the NaN flag and the running loss; each epoch's end reads every term;
@@ -523,8 +636,15 @@ def test_fit_sync_count_grows_when_syncing_every_step(data, sync_counter):
     counts = {}
     for sync_every in (1, 64):
         sync_counter["n"] = 0
-        vl.fit(_model(hidden=(8,)), vl.bernoulli_vae_loss, x, epochs=1, batch_size=4,
-               sync_every=sync_every, progress=False)
+        vl.fit(
+            _model(hidden=(8,)),
+            vl.bernoulli_vae_loss,
+            x,
+            epochs=1,
+            batch_size=4,
+            sync_every=sync_every,
+            progress=False,
+        )
         counts[sync_every] = sync_counter["n"]
     steps = 256 // 4
     assert counts[1] >= steps  # the counter really sees the per-sync reads
@@ -568,10 +688,24 @@ def test_fit_can_continue_with_the_same_optimizer_after_a_nan(data):
         return terms
 
     with pytest.raises(vl.NonFiniteLossError):
-        vl.fit(model, nan_at_step_3, data[0][:128], epochs=2, batch_size=64, optimizer=optimizer,
-               progress=False)
-    history = vl.fit(model, vl.bernoulli_vae_loss, data[0][:128], epochs=1, batch_size=64,
-                     optimizer=optimizer, progress=False)
+        vl.fit(
+            model,
+            nan_at_step_3,
+            data[0][:128],
+            epochs=2,
+            batch_size=64,
+            optimizer=optimizer,
+            progress=False,
+        )
+    history = vl.fit(
+        model,
+        vl.bernoulli_vae_loss,
+        data[0][:128],
+        epochs=1,
+        batch_size=64,
+        optimizer=optimizer,
+        progress=False,
+    )
     assert math.isfinite(history.train["loss"][-1])
 
 

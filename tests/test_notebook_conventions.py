@@ -1,13 +1,13 @@
 """House rules every chapter follows (see CONTRIBUTING.md)."""
+
 import re
 import subprocess
 import sys
 import types
 
+import colab_cell
 import nbformat
 import pytest
-
-import colab_cell
 from conftest import CHAPTERS
 
 CHECK_TAG = "nbval-check-output"
@@ -25,7 +25,9 @@ def _markdown(nb):
 def test_starts_with_a_title(notebook):
     path, nb = notebook
     first = nb.cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith("# "), f"{path.name} must open with a title"
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        f"{path.name} must open with a title"
+    )
 
 
 def test_imports_vae_lib_and_links_notation(notebook):
@@ -41,14 +43,17 @@ def test_has_three_exercises_with_collapsed_solutions(notebook):
     exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
     assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, needs 3"
     for label in exercises:
-        match = re.search(r"```\{solution(?:-start)?\} " + re.escape(label) + r"\n:class: dropdown", text)
+        match = re.search(
+            r"```\{solution(?:-start)?\} " + re.escape(label) + r"\n:class: dropdown", text
+        )
         assert match, f"{path.name}: exercise {label} needs a solution with :class: dropdown"
 
 
 def test_some_outputs_are_compared_by_nbval(notebook):
     path, nb = notebook
-    marked = [c for c in nb.cells
-              if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
+    marked = [
+        c for c in nb.cells if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])
+    ]
     assert marked, f"{path.name} tags no cell {CHECK_TAG}"
     for cell in marked:
         assert cell.outputs, f"{path.name}: a {CHECK_TAG} cell has no stored output to compare"
@@ -69,8 +74,12 @@ def test_every_exercise_is_listed_on_the_exercises_page():
     for path in CHAPTERS:
         nb = nbformat.read(path, as_version=4)
         found |= set(re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", _markdown(nb)))
-    assert found - listed == set(), f"exercises missing from book/exercises.md: {sorted(found - listed)}"
-    assert listed - found == set(), f"book/exercises.md lists unknown exercises: {sorted(listed - found)}"
+    assert found - listed == set(), (
+        f"exercises missing from book/exercises.md: {sorted(found - listed)}"
+    )
+    assert listed - found == set(), (
+        f"book/exercises.md lists unknown exercises: {sorted(listed - found)}"
+    )
 
 
 def test_first_code_cell_is_the_canonical_colab_cell(notebook):
@@ -78,10 +87,14 @@ def test_first_code_cell_is_the_canonical_colab_cell(notebook):
     cell = colab_cell.first_code_cell(nb)
     assert cell is not None and cell.source == colab_cell.canonical_source(), (
         f"{path.name}: the first code cell must be the canonical Colab cell; "
-        "run python scripts/colab_cell.py --write")
+        "run python scripts/colab_cell.py --write"
+    )
     assert cell.metadata.get("tags") == colab_cell.TAGS, f"{path.name}: tags {colab_cell.TAGS}"
-    others = [c for c in nb.cells if c.cell_type == "code" and c is not cell
-              and "google.colab" in c.source]
+    others = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c is not cell and "google.colab" in c.source
+    ]
     assert not others, f"{path.name}: only the first cell may special-case Colab"
 
 
@@ -112,16 +125,17 @@ def test_colab_cell_installs_only_vae_lib_from_the_configured_repository(monkeyp
     url, branch = colab_cell.repository()
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert command[-1] == f"vae_lib @ git+{url}@{branch}"
-    assert not any(a.startswith(("torch", "-U", "--upgrade", "--force")) for a in command), \
+    assert not any(a.startswith(("torch", "-U", "--upgrade", "--force")) for a in command), (
         "the Colab cell must not replace Colab's torch"
+    )
     assert "installed vae_lib @ git+" in capsys.readouterr().out
 
 
 def test_colab_cell_stops_with_pips_message_when_the_install_fails(monkeypatch):
-    with pytest.raises(RuntimeError, match="(?s)Could not install vae_lib.*no network here.*"
-                                           "run this cell again"):
-        _run_colab_cell(monkeypatch, in_colab=True, returncode=1,
-                        stderr="ERROR: no network here")
+    with pytest.raises(
+        RuntimeError, match="(?s)Could not install vae_lib.*no network here.*run this cell again"
+    ):
+        _run_colab_cell(monkeypatch, in_colab=True, returncode=1, stderr="ERROR: no network here")
 
 
 def test_colab_cell_is_left_out_of_the_output_hash(notebook):
@@ -139,7 +153,14 @@ def test_colab_cell_is_left_out_of_the_output_hash(notebook):
 
 def test_code_lines_fit_the_html_page(notebook):
     path, nb = notebook
-    wide = [(i, line) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            for line in c.source.splitlines() if len(line) > 79]
-    assert not wide, (f"{path.name}: code lines over 79 characters scroll sideways in "
-                      f"the HTML book: {[line for _, line in wide[:3]]}")
+    wide = [
+        (i, line)
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+        if len(line) > 79
+    ]
+    assert not wide, (
+        f"{path.name}: code lines over 79 characters scroll sideways in "
+        f"the HTML book: {[line for _, line in wide[:3]]}"
+    )

@@ -7,35 +7,103 @@ reference models (models), the training loop (train) and its checkpoints
 beta (beta), a digit classifier that judges images (classifier), figures
 (plots) and widgets (widgets).
 """
+
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
 from .classifier import DigitClassifier, digit_classifier
 from .data import MNIST, MNISTUnavailableError, binarize, load_mnist
 from .device import get_device, seed_everything
-from .losses import (bernoulli_log_likelihood, bernoulli_nll, bernoulli_vae_loss, gaussian_nll, iw_log_likelihood,
-                     kl_diag_gaussians, kl_standard_normal, reparameterize)
+from .losses import (
+    bernoulli_log_likelihood,
+    bernoulli_nll,
+    bernoulli_vae_loss,
+    gaussian_nll,
+    iw_log_likelihood,
+    kl_diag_gaussians,
+    kl_standard_normal,
+    reparameterize,
+)
 from .mode import choose, quick_mode
-from .models import ConvVAE, MLPVAE
+from .models import MLPVAE, ConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
-from .toy import (distance_to_roll, energy_distance, make_swiss_roll, plot_posterior_ellipses,
-                  swiss_roll_curve, swiss_roll_log_density)
-from .stats import (Estimate, SeedTable, Summary, default_seeds, difference, iw_estimate, mean_se,
-                    repeat_over_seeds, verdict, within_noise)
+from .stats import (
+    Estimate,
+    SeedTable,
+    Summary,
+    default_seeds,
+    difference,
+    iw_estimate,
+    mean_se,
+    repeat_over_seeds,
+    verdict,
+    within_noise,
+)
+from .toy import (
+    distance_to_roll,
+    energy_distance,
+    make_swiss_roll,
+    plot_posterior_ellipses,
+    swiss_roll_curve,
+    swiss_roll_log_density,
+)
 from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
 from .widgets import latent_explorer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MNIST", "MNISTUnavailableError", "binarize", "load_mnist", "get_device", "seed_everything",
-    "bernoulli_log_likelihood", "bernoulli_nll", "bernoulli_vae_loss", "gaussian_nll", "iw_log_likelihood",
-    "kl_diag_gaussians", "kl_standard_normal", "reparameterize", "choose", "quick_mode",
-    "ConvVAE", "MLPVAE", "latent_grid", "plot_history", "plot_latent_scatter", "plot_manifold",
-    "show_images", "History", "NonFiniteLossError", "evaluate", "fit", "checks", "progress_bar",
-    "latent_explorer", "distance_to_roll", "energy_distance", "make_swiss_roll",
-    "plot_posterior_ellipses", "swiss_roll_curve", "swiss_roll_log_density",
-    "BetaEff", "beta_eff", "implied_sigma", "sigma_ml", "CheckpointError", "DigitClassifier",
-    "digit_classifier", "Estimate", "SeedTable", "Summary", "default_seeds", "difference",
-    "iw_estimate", "mean_se", "repeat_over_seeds", "verdict", "within_noise",
+    "MNIST",
+    "MNISTUnavailableError",
+    "binarize",
+    "load_mnist",
+    "get_device",
+    "seed_everything",
+    "bernoulli_log_likelihood",
+    "bernoulli_nll",
+    "bernoulli_vae_loss",
+    "gaussian_nll",
+    "iw_log_likelihood",
+    "kl_diag_gaussians",
+    "kl_standard_normal",
+    "reparameterize",
+    "choose",
+    "quick_mode",
+    "ConvVAE",
+    "MLPVAE",
+    "latent_grid",
+    "plot_history",
+    "plot_latent_scatter",
+    "plot_manifold",
+    "show_images",
+    "History",
+    "NonFiniteLossError",
+    "evaluate",
+    "fit",
+    "checks",
+    "progress_bar",
+    "latent_explorer",
+    "distance_to_roll",
+    "energy_distance",
+    "make_swiss_roll",
+    "plot_posterior_ellipses",
+    "swiss_roll_curve",
+    "swiss_roll_log_density",
+    "BetaEff",
+    "beta_eff",
+    "implied_sigma",
+    "sigma_ml",
+    "CheckpointError",
+    "DigitClassifier",
+    "digit_classifier",
+    "Estimate",
+    "SeedTable",
+    "Summary",
+    "default_seeds",
+    "difference",
+    "iw_estimate",
+    "mean_se",
+    "repeat_over_seeds",
+    "verdict",
+    "within_noise",
 ]

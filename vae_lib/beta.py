@@ -20,6 +20,7 @@ beta_eff < 1: less (sharper reconstructions, a worse match to the prior).
 Both sigmas are reported on the [0, 1] pixel scale: pass ``data_width = 2``
 for data in [-1, 1]. beta_eff itself does not depend on the scale.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,15 +59,18 @@ class BetaEff:
     beta_eff: float
 
     def __str__(self) -> str:
-        rows = [("implied sigma on [0, 1]", f"{self.sigma_implied:.4f}"),
-                ("sigma_ML of the trained model on [0, 1]", f"{self.sigma_ml:.4f}"),
-                ("beta_eff = implied^2 / ML^2", f"{self.beta_eff:.3g}")]
+        rows = [
+            ("implied sigma on [0, 1]", f"{self.sigma_implied:.4f}"),
+            ("sigma_ML of the trained model on [0, 1]", f"{self.sigma_ml:.4f}"),
+            ("beta_eff = implied^2 / ML^2", f"{self.beta_eff:.3g}"),
+        ]
         width = max(len(r[0]) for r in rows)
         return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
 
 
-def beta_eff(kl_weight: float, recon_weight: float, mse_per_dim: float,
-             data_width: float = 1.0) -> BetaEff:
+def beta_eff(
+    kl_weight: float, recon_weight: float, mse_per_dim: float, data_width: float = 1.0
+) -> BetaEff:
     """beta_eff of ``recon_weight * SSE + kl_weight * KL`` for a model with this test MSE.
 
     mse_per_dim: the trained model's mean squared error per dimension in data

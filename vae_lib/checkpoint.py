@@ -14,6 +14,7 @@ A checkpoint is one file written by ``torch.save`` holding only plain data
 old checkpoint only when the write has succeeded, so an interrupted or failed
 save leaves the previous checkpoint as it was.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def exists(path: str | os.PathLike) -> bool:
     """True when ``path`` is an existing file (a folder is an error)."""
     path = Path(path)
     if path.is_dir():
-        raise CheckpointError(f"checkpoint path {path} is a folder; give a file name such as "
-                              f"{path / 'run.pt'}.")
+        raise CheckpointError(
+            f"checkpoint path {path} is a folder; give a file name such as {path / 'run.pt'}."
+        )
     return path.is_file()
 
 
@@ -44,8 +46,13 @@ def _rng_state() -> dict:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)),
-                  "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
         "python": random.getstate(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -56,8 +63,9 @@ def _rng_state() -> dict:
 def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"],
-                         n["has_gauss"], n["gauss"]))
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
+    )
     random.setstate(_as_tuple(state["python"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -67,8 +75,9 @@ def _as_tuple(value):
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def save(path: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-         history) -> Path:
+def save(
+    path: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer, history
+) -> Path:
     """Write model, optimiser, history and RNG states to ``path`` atomically; return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +108,13 @@ def load(path: str | os.PathLike) -> dict:
         raise CheckpointError(
             f"{path} could not be read as a checkpoint ({type(error).__name__}: "
             f"{str(error)[:300]}). The file is damaged or was not written by vae_lib.fit; "
-            "move it away or pass another path to start afresh.") from error
+            "move it away or pass another path to start afresh."
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a vae_lib checkpoint (expected format {FORMAT!r}); "
-            "move it away or pass another path.")
+            "move it away or pass another path."
+        )
     return payload
 
 
@@ -111,9 +122,11 @@ def _check_matches(path: Path, model: torch.nn.Module, saved: dict) -> None:
     own = model.state_dict()
     missing = sorted(set(own) - set(saved))
     extra = sorted(set(saved) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(saved[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in sorted(set(own) & set(saved))
-              if tuple(saved[k].shape) != tuple(own[k].shape)]
+    shapes = [
+        f"{k}: checkpoint {tuple(saved[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in sorted(set(own) & set(saved))
+        if tuple(saved[k].shape) != tuple(own[k].shape)
+    ]
     if missing or extra or shapes:
         details = []
         if missing:
@@ -125,11 +138,13 @@ def _check_matches(path: Path, model: torch.nn.Module, saved: dict) -> None:
         raise CheckpointError(
             f"{path} was saved from a different model ({' | '.join(details)}). "
             "Build the same model as the run that wrote it, or pass another path; "
-            "the file was left as it is.")
+            "the file was left as it is."
+        )
 
 
-def restore(path: str | os.PathLike, model: torch.nn.Module,
-            optimizer: torch.optim.Optimizer, history) -> None:
+def restore(
+    path: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer, history
+) -> None:
     """Load a checkpoint into ``model``, ``optimizer`` and ``history`` (filled in place)."""
     path = Path(path)
     payload = load(path)
@@ -140,7 +155,8 @@ def restore(path: str | os.PathLike, model: torch.nn.Module,
     except (ValueError, KeyError) as error:
         raise CheckpointError(
             f"{path} holds an optimiser state that does not fit this optimiser ({error}). "
-            "Use the same optimiser as the run that wrote it.") from error
+            "Use the same optimiser as the run that wrote it."
+        ) from error
     saved = payload["history"]
     history.train.clear()
     history.train.update(saved["train"])

@@ -4,11 +4,12 @@ A range check such as ``x.min() >= 0`` makes the CPU wait for the GPU. Outside
 training, every call checks. ``fit`` checks its first batch and then runs the
 rest of training inside ``checks(False)``, so the hot loop never syncs.
 """
+
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -45,4 +46,3 @@ def check_unit_range(x: torch.Tensor, what: str) -> None:
             "(e.g. Normalize((0.1307,), (0.3081,))), undo it or use a Gaussian "
             "likelihood instead."
         )
-

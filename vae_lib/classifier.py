@@ -13,6 +13,7 @@ cache folder (``vae_lib.data.default_root()``), so the chapters of one
 ``make execute`` run share it. In quick mode it trains on quick mode's smaller
 data, and is correspondingly weaker.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,17 +33,24 @@ class DigitClassifier(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-                                  nn.Linear(128, 10))
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)
+        )
         self.test_accuracy = float("nan")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != (1, 28, 28):
             raise ValueError(
                 f"the digit classifier expects images of shape (B, 1, 28, 28) in [0, 1], got "
-                f"{tuple(x.shape)}; crop 32x32 images with x[..., 2:30, 2:30].")
+                f"{tuple(x.shape)}; crop 32x32 images with x[..., 2:30, 2:30]."
+            )
         return self.head(self.features(x))
 
     @torch.no_grad()
@@ -52,8 +60,10 @@ class DigitClassifier(nn.Module):
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        out = [F.softmax(self(x[i:i + batch_size].to(device).float()), dim=1)
-               for i in range(0, len(x), batch_size)]
+        out = [
+            F.softmax(self(x[i : i + batch_size].to(device).float()), dim=1)
+            for i in range(0, len(x), batch_size)
+        ]
         self.train(was_training)
         return torch.cat(out)
 
@@ -71,12 +81,20 @@ class DigitClassifier(nn.Module):
         labels = labels.to(probs.device).long()
         if labels.shape != (len(x),):
             raise ValueError(f"labels must have shape ({len(x)},), got {tuple(labels.shape)}.")
-        return {"accuracy": (probs.argmax(1) == labels).float().mean().item(),
-                "confidence": probs.gather(1, labels[:, None]).mean().item()}
+        return {
+            "accuracy": (probs.argmax(1) == labels).float().mean().item(),
+            "confidence": probs.gather(1, labels[:, None]).mean().item(),
+        }
 
 
-def train_digit_classifier(data, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3,
-                           seed: int = 0, progress: bool = True) -> DigitClassifier:
+def train_digit_classifier(
+    data,
+    epochs: int = 3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress: bool = True,
+) -> DigitClassifier:
     """Train a DigitClassifier on ``data`` (a vae_lib MNIST) and record its test accuracy."""
     from .train import fit
 
@@ -86,14 +104,23 @@ def train_digit_classifier(data, epochs: int = 3, batch_size: int = 128, lr: flo
 
     def cross_entropy(model, x, y):
         logits = model(x)
-        return {"loss": F.cross_entropy(logits, y),
-                "error": (logits.argmax(1) != y).float().mean()}
+        return {"loss": F.cross_entropy(logits, y), "error": (logits.argmax(1) != y).float().mean()}
 
-    fit(model, cross_entropy, data.x_train, data.y_train, epochs=epochs,
-        batch_size=batch_size, lr=lr, progress=progress)
+    fit(
+        model,
+        cross_entropy,
+        data.x_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        progress=progress,
+    )
     torch.set_rng_state(generator_state)  # leave the caller's random stream as it was
     model.eval()
-    model.test_accuracy = (model.predict(data.x_test).cpu() == data.y_test.cpu()).float().mean().item()
+    model.test_accuracy = (
+        (model.predict(data.x_test).cpu() == data.y_test.cpu()).float().mean().item()
+    )
     return model
 
 

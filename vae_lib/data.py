@@ -17,6 +17,7 @@ If none works, one ``MNISTUnavailableError`` says what to do.
 Images come back as float32 tensors of shape (N, 1, 28, 28) with values in
 [0, 1] (pixel / 255) and labels as int64 tensors of shape (N,).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -144,8 +145,12 @@ def _load_torchvision(root: Path, download: bool):
 
 def _torchvision_copy_present(root: Path) -> bool:
     raw = root / "MNIST" / "raw"
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    names = (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    )
     return all((raw / name).is_file() for name in names)
 
 

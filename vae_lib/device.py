@@ -1,4 +1,5 @@
 """Device choice and seeding: the two things every notebook does first."""
+
 from __future__ import annotations
 
 import random

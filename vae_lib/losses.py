@@ -6,6 +6,7 @@ returns one number per example, shape (B,), summed over latent dimensions or
 pixels; average over the batch yourself. The ELBO is maximised; every loss
 here is its negative (or a part of it), so it is minimised.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,9 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return nll.flatten(start_dim=1).sum(dim=1)
 
 
-def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, log_sigma: float | torch.Tensor = 0.0) -> torch.Tensor:
+def gaussian_nll(
+    mean: torch.Tensor, x: torch.Tensor, log_sigma: float | torch.Tensor = 0.0
+) -> torch.Tensor:
     """-log N(x; mean, sigma^2 I) per example, shape (B,), in nats.
 
     log_sigma: the decoder's log standard deviation, a float or a tensor
@@ -70,11 +73,15 @@ def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, log_sigma: float | torch.T
     if mean.shape != x.shape:
         raise ValueError(f"mean {tuple(mean.shape)} and x {tuple(x.shape)} differ in shape.")
     log_sigma = torch.as_tensor(log_sigma, dtype=x.dtype, device=x.device)
-    per_dim = 0.5 * ((x - mean) * torch.exp(-log_sigma)).pow(2) + log_sigma + 0.5 * math.log(2 * math.pi)
+    per_dim = (
+        0.5 * ((x - mean) * torch.exp(-log_sigma)).pow(2) + log_sigma + 0.5 * math.log(2 * math.pi)
+    )
     return per_dim.expand_as(x).flatten(start_dim=1).sum(dim=1)
 
 
-def bernoulli_vae_loss(model, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> dict:
+def bernoulli_vae_loss(
+    model, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0
+) -> dict:
     """Negative ELBO of a Bernoulli-decoder VAE, averaged over the batch (nats per image).
 
     ``model(x)`` must return ``(logits, mu, logvar)`` with logits shaped like x.
@@ -94,8 +101,9 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
 
 
 @torch.no_grad()
-def iw_log_likelihood(model, x: torch.Tensor, k: int = 100, chunk: int = 500,
-                      log_likelihood=bernoulli_log_likelihood) -> torch.Tensor:
+def iw_log_likelihood(
+    model, x: torch.Tensor, k: int = 100, chunk: int = 500, log_likelihood=bernoulli_log_likelihood
+) -> torch.Tensor:
     """Importance-weighted estimate of log p(x) per example, shape (B,), in nats.
 
         log p(x) >= E[ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x) ],  z_i ~ q(z|x)
@@ -114,11 +122,11 @@ def iw_log_likelihood(model, x: torch.Tensor, k: int = 100, chunk: int = 500,
         raise ValueError(f"k must be a positive integer, got {k!r}.")
     results = []
     for start in range(0, len(x), chunk):
-        xb = x[start:start + chunk]
+        xb = x[start : start + chunk]
         mu, logvar = model.encode(xb)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn((k,) + tuple(mu.shape), device=mu.device, dtype=mu.dtype)
-        z = mu + std * eps                                               # (k, B, D)
+        z = mu + std * eps  # (k, B, D)
         log_q = (-0.5 * eps.pow(2) - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(-1)
         log_prior = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)
         params = model.decode(z.reshape(-1, mu.shape[-1]))

@@ -6,6 +6,7 @@ is truthy, or when ``CI`` is set (and ``VAE_QUICK`` does not say otherwise).
 Tests and CI run every notebook in quick mode so that each finishes in a
 minute or two on a laptop CPU.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ def quick_mode() -> bool:
         if value in _OFF:
             return False
         raise ValueError(
-            f"VAE_QUICK={raw!r} is not understood: set it to 1 for quick mode "
-            "or 0 for full mode."
+            f"VAE_QUICK={raw!r} is not understood: set it to 1 for quick mode or 0 for full mode."
         )
     return bool(os.environ.get("CI", "").strip())
 

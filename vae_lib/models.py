@@ -3,9 +3,10 @@
 Each chapter builds its own model in cells the reader can edit; where a
 chapter's model matches one here, the chapter checks that they agree.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -61,14 +62,16 @@ class MLPVAE(nn.Module):
 
 def _down(c_in: int, c_out: int) -> list[nn.Module]:
     """3x3 conv, stride 2 (halves the side), BatchNorm, LeakyReLU."""
-    return [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
-            nn.BatchNorm2d(c_out), nn.LeakyReLU()]
+    return [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.BatchNorm2d(c_out), nn.LeakyReLU()]
 
 
 def _up(c_in: int, c_out: int) -> list[nn.Module]:
     """3x3 transposed conv, stride 2 (doubles the side), BatchNorm, LeakyReLU."""
-    return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1),
-            nn.BatchNorm2d(c_out), nn.LeakyReLU()]
+    return [
+        nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1),
+        nn.BatchNorm2d(c_out),
+        nn.LeakyReLU(),
+    ]
 
 
 class ConvVAE(nn.Module):
@@ -86,13 +89,15 @@ class ConvVAE(nn.Module):
     forward: x -> (decode(z), mu, logvar), z drawn by the reparameterisation.
     """
 
-    def __init__(self, widths: Sequence[int] = (32, 64, 128, 256, 512), z_dim: int = 128,
-                 head: str = "tanh"):
+    def __init__(
+        self, widths: Sequence[int] = (32, 64, 128, 256, 512), z_dim: int = 128, head: str = "tanh"
+    ):
         super().__init__()
         if len(widths) != 5 or head not in ("tanh", "logits") or z_dim < 1:
             raise ValueError(
                 f"ConvVAE needs five channel widths, z_dim >= 1 and head 'tanh' or "
-                f"'logits'; got widths={tuple(widths)}, z_dim={z_dim}, head={head!r}.")
+                f"'logits'; got widths={tuple(widths)}, z_dim={z_dim}, head={head!r}."
+            )
         self.widths, self.z_dim = tuple(widths), z_dim
         layers: list[nn.Module] = []
         for c_in, c_out in zip((1, *self.widths[:-1]), self.widths):
@@ -111,8 +116,10 @@ class ConvVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if tuple(x.shape[1:]) != (1, 32, 32):
-            raise ValueError(f"ConvVAE expects images of shape (B, 1, 32, 32) (pad 28x28 "
-                             f"MNIST by 2 on each side); got {tuple(x.shape)}.")
+            raise ValueError(
+                f"ConvVAE expects images of shape (B, 1, 32, 32) (pad 28x28 "
+                f"MNIST by 2 on each side); got {tuple(x.shape)}."
+            )
         mu, logvar = self.to_stats(self.encoder(x).flatten(1)).chunk(2, dim=1)
         return mu, logvar
 

@@ -3,6 +3,7 @@
 Every function draws on a matplotlib Axes (made if not given) and returns it,
 so a notebook can combine them in its own figures.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -11,14 +12,21 @@ import torch
 from torchvision.utils import make_grid
 
 
-def show_images(images: torch.Tensor, nrow: int = 8, ax=None, title: str | None = None,
-                value_range: tuple[float, float] = (0.0, 1.0)):
+def show_images(
+    images: torch.Tensor,
+    nrow: int = 8,
+    ax=None,
+    title: str | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+):
     """Show a batch of images (B, C, H, W) as one grid with ``nrow`` images per row.
 
     value_range: the pixel range of ``images``; (-1, 1) for Tanh outputs.
     """
     if images.dim() != 4:
-        raise ValueError(f"show_images needs a (B, C, H, W) tensor, got shape {tuple(images.shape)}.")
+        raise ValueError(
+            f"show_images needs a (B, C, H, W) tensor, got shape {tuple(images.shape)}."
+        )
     low, high = value_range
     pixels = ((images.detach().float().cpu() - low) / (high - low)).clamp(0, 1)
     grid = make_grid(pixels, nrow=nrow, padding=2, pad_value=1.0)
@@ -49,16 +57,23 @@ def plot_history(history, terms: list[str] | None = None, axes=None, unit: str =
     return axes
 
 
-def plot_latent_scatter(z: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None,
-                        cmap: str = "tab10", point_size: float = 3.0):
+def plot_latent_scatter(
+    z: torch.Tensor,
+    labels: torch.Tensor,
+    ax=None,
+    title: str | None = None,
+    cmap: str = "tab10",
+    point_size: float = 3.0,
+):
     """Scatter 2-D latent codes z (N, 2) coloured by integer labels (N,)."""
     if z.dim() != 2 or z.shape[1] != 2:
         raise ValueError(f"plot_latent_scatter needs codes of shape (N, 2), got {tuple(z.shape)}.")
     z = z.detach().cpu().numpy()
     labels = labels.detach().cpu().numpy()
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
-    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap=cmap, s=point_size, alpha=0.7,
-                        vmin=-0.5, vmax=9.5)
+    points = ax.scatter(
+        z[:, 0], z[:, 1], c=labels, cmap=cmap, s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5
+    )
     ax.figure.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
@@ -80,7 +95,9 @@ def latent_grid(n: int = 15, span: float = 2.5) -> torch.Tensor:
 
 
 @torch.no_grad()
-def plot_manifold(decode, n: int = 15, span: float = 2.5, ax=None, device=None, title: str | None = None):
+def plot_manifold(
+    decode, n: int = 15, span: float = 2.5, ax=None, device=None, title: str | None = None
+):
     """Decode a 2-D latent grid and show the images in place (the 'manifold' figure).
 
     decode: maps z (B, 2) to pixel means (B, 1, H, W) in [0, 1].

@@ -11,11 +11,13 @@ should state "setting A beats setting B by d +- s".
 ``mean_se(values)`` is the mean of independent values and its standard error,
 e.g. of a per-image log-likelihood over the test set.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 
@@ -101,8 +103,12 @@ class SeedTable:
         return self.table()
 
 
-def repeat_over_seeds(run: Callable[[int], dict], seeds: Iterable[int] | None = None,
-                      name: str = "", progress: bool = True) -> SeedTable:
+def repeat_over_seeds(
+    run: Callable[[int], dict],
+    seeds: Iterable[int] | None = None,
+    name: str = "",
+    progress: bool = True,
+) -> SeedTable:
     """Call ``run(seed)`` for every seed and collect its metrics in a SeedTable.
 
     run(seed) -> {metric: float}: trains and scores one model; every call must
@@ -121,12 +127,15 @@ def repeat_over_seeds(run: Callable[[int], dict], seeds: Iterable[int] | None = 
         seed_everything(seed)
         result = run(seed)
         if not isinstance(result, dict) or not result:
-            raise TypeError(f"run({seed}) must return a non-empty dict of metrics, "
-                            f"got {type(result).__name__}.")
+            raise TypeError(
+                f"run({seed}) must return a non-empty dict of metrics, got {type(result).__name__}."
+            )
         result = {k: float(v) for k, v in result.items()}
         if runs and set(result) != set(runs[0]):
-            raise ValueError(f"run({seed}) returned metrics {sorted(result)}, but the first "
-                             f"seed returned {sorted(runs[0])}.")
+            raise ValueError(
+                f"run({seed}) returned metrics {sorted(result)}, but the first "
+                f"seed returned {sorted(runs[0])}."
+            )
         runs.append(result)
     return SeedTable(seeds=seeds, runs=runs, name=name)
 
@@ -138,8 +147,9 @@ def difference(a: SeedTable, b: SeedTable, metric: str) -> Summary:
     initialisation draws), so its spread is the one to quote for "a vs b".
     """
     if list(a.seeds) != list(b.seeds):
-        raise ValueError(f"difference needs the same seeds in both tables, got {a.seeds} "
-                         f"and {b.seeds}.")
+        raise ValueError(
+            f"difference needs the same seeds in both tables, got {a.seeds} and {b.seeds}."
+        )
     return Summary([x - y for x, y in zip(a[metric].values, b[metric].values)])
 
 
@@ -179,8 +189,10 @@ class Estimate:
     repeats: int
 
     def __str__(self) -> str:
-        text = (f"{self.mean:.2f} +- {self.se_images:.2f} nats per image (SE over "
-                f"{len(self.per_image)} images")
+        text = (
+            f"{self.mean:.2f} +- {self.se_images:.2f} nats per image (SE over "
+            f"{len(self.per_image)} images"
+        )
         if self.repeats > 1:
             text += f"; SE over {self.repeats} draws {self.se_draws:.3f}"
         return text + ")"
@@ -200,10 +212,12 @@ def iw_estimate(model, x: torch.Tensor, k: int = 100, repeats: int = 2, **kwargs
 
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")
-    draws = torch.stack([iw_log_likelihood(model, x, k=k, **kwargs).double().cpu()
-                         for _ in range(repeats)])                  # (repeats, N)
+    draws = torch.stack(
+        [iw_log_likelihood(model, x, k=k, **kwargs).double().cpu() for _ in range(repeats)]
+    )  # (repeats, N)
     per_image = draws.mean(dim=0)
     mean, se_images = mean_se(per_image)
     se_draws = mean_se(draws.mean(dim=1))[1] if repeats > 1 else float("nan")
-    return Estimate(mean=mean, se_images=se_images, se_draws=se_draws,
-                    per_image=per_image, repeats=repeats)
+    return Estimate(
+        mean=mean, se_images=se_images, se_draws=se_draws, per_image=per_image, repeats=repeats
+    )

@@ -12,6 +12,7 @@ how far points lie from the noise-free roll, ``energy_distance`` compares
 two point clouds, and ``plot_posterior_ellipses``
 draws diagonal-Gaussian posteriors in a 2-D latent plane.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,8 +72,9 @@ def make_swiss_roll(
 
 
 @torch.no_grad()
-def swiss_roll_log_density(points: torch.Tensor, noise: float = 0.05, n_grid: int = 4000,
-                           chunk: int = 1024) -> torch.Tensor:
+def swiss_roll_log_density(
+    points: torch.Tensor, noise: float = 0.05, n_grid: int = 4000, chunk: int = 1024
+) -> torch.Tensor:
     """log p_data(x) of ``make_swiss_roll(..., noise)`` at points (n, 2), shape (n,), in nats.
 
     The data density is p(x) = integral over t in [0, 1] of N(x; curve(t), noise^2 I) dt,
@@ -99,7 +101,7 @@ def _squared_distances_to_roll(points: torch.Tensor, n_grid: int, chunk: int):
     centres = swiss_roll_curve(grid)
     x = points.double()
     for start in range(0, len(x), chunk):
-        yield (x[start:start + chunk, None, :] - centres[None, :, :]).pow(2).sum(-1)
+        yield (x[start : start + chunk, None, :] - centres[None, :, :]).pow(2).sum(-1)
 
 
 @torch.no_grad()
@@ -111,17 +113,20 @@ def distance_to_roll(points: torch.Tensor, n_grid: int = 4000, chunk: int = 1024
     Gaussian noise of standard deviation s, data points lie within 3 s of the
     roll with probability about 99.7%.
     """
-    results = [squared.min(dim=1).values.sqrt()
-               for squared in _squared_distances_to_roll(points, n_grid, chunk)]
+    results = [
+        squared.min(dim=1).values.sqrt()
+        for squared in _squared_distances_to_roll(points, n_grid, chunk)
+    ]
     return torch.cat(results).to(points.dtype)
 
 
-def _mean_pairwise_distance(a: torch.Tensor, b: torch.Tensor, chunk: int,
-                            same: bool = False) -> torch.Tensor:
+def _mean_pairwise_distance(
+    a: torch.Tensor, b: torch.Tensor, chunk: int, same: bool = False
+) -> torch.Tensor:
     """Mean of |a_i - b_j| over all pairs; with same=True (b is a) over pairs i != j."""
     total = torch.zeros((), dtype=torch.float64, device=a.device)
     for start in range(0, len(a), chunk):
-        block = a[start:start + chunk]
+        block = a[start : start + chunk]
         distances = (block[:, None, :] - b[None, :, :]).pow(2).sum(-1).sqrt()
         total = total + distances.sum(dtype=torch.float64)
     # The i = j terms are zero distances; leaving them out of the count is what
@@ -148,18 +153,23 @@ def energy_distance(x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> floa
         if not isinstance(cloud, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(cloud).__name__}.")
         if cloud.dim() != 2 or len(cloud) < 2:
-            raise ValueError(f"{name} must have shape (n, d) with n >= 2, got {tuple(cloud.shape)}.")
+            raise ValueError(
+                f"{name} must have shape (n, d) with n >= 2, got {tuple(cloud.shape)}."
+            )
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} have different dimensions d.")
     x, y = x.double(), y.double().to(x.device)
-    value = (2 * _mean_pairwise_distance(x, y, chunk)
-             - _mean_pairwise_distance(x, x, chunk, same=True)
-             - _mean_pairwise_distance(y, y, chunk, same=True))
+    value = (
+        2 * _mean_pairwise_distance(x, y, chunk)
+        - _mean_pairwise_distance(x, x, chunk, same=True)
+        - _mean_pairwise_distance(y, y, chunk, same=True)
+    )
     return value.item()
 
 
-def plot_posterior_ellipses(ax, mu: torch.Tensor, logvar: torch.Tensor, colors=None,
-                            n_std: float = 2.0, **kwargs):
+def plot_posterior_ellipses(
+    ax, mu: torch.Tensor, logvar: torch.Tensor, colors=None, n_std: float = 2.0, **kwargs
+):
     """Draw q(z|x) = N(mu, diag(exp(logvar))) for each row as an axis-aligned ellipse.
 
     mu, logvar: (n, 2). Each ellipse has semi-axes n_std * sigma_j, so with
@@ -170,8 +180,10 @@ def plot_posterior_ellipses(ax, mu: torch.Tensor, logvar: torch.Tensor, colors=N
     from matplotlib.patches import Ellipse
 
     if mu.shape != logvar.shape or mu.dim() != 2 or mu.shape[1] != 2:
-        raise ValueError(f"mu and logvar must both have shape (n, 2), got {tuple(mu.shape)} "
-                         f"and {tuple(logvar.shape)}.")
+        raise ValueError(
+            f"mu and logvar must both have shape (n, 2), got {tuple(mu.shape)} "
+            f"and {tuple(logvar.shape)}."
+        )
     mu = mu.detach().cpu()
     sigma = torch.exp(0.5 * logvar.detach().cpu())
     colors = list(colors) if colors is not None else [None] * len(mu)

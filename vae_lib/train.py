@@ -17,6 +17,7 @@ Checkpoints: ``fit(..., checkpoint="run.pt")`` saves the model, the optimiser,
 the history and every random generator's state after each epoch, and resumes
 from that file when it exists (see ``vae_lib.checkpoint``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,7 +56,9 @@ class History:
     def epochs(self) -> int:
         return len(self.seconds)
 
-    def add_epoch(self, train: dict, test: dict | None = None, seconds: float = float("nan")) -> None:
+    def add_epoch(
+        self, train: dict, test: dict | None = None, seconds: float = float("nan")
+    ) -> None:
         """Record one epoch: {term: mean} for train (and test), and its duration."""
         for split, terms in ((self.train, train), (self.test, test or {})):
             for name, value in terms.items():
@@ -65,12 +68,16 @@ class History:
     def table(self, digits: int = 2) -> str:
         """A plain-text table with one row per epoch."""
         names = list(self.train)
-        header = ["epoch"] + [f"train {n}" for n in names] + [f"test {n}" for n in self.test] + ["s"]
+        header = (
+            ["epoch"] + [f"train {n}" for n in names] + [f"test {n}" for n in self.test] + ["s"]
+        )
         rows = []
         for e in range(self.epochs):
             row = [str(e + 1)] + [f"{self.train[n][e]:.{digits}f}" for n in names]
             row += [f"{self.test[n][e]:.{digits}f}" for n in self.test]
-            rows.append(row + [f"{self.seconds[e]:.1f}" if self.seconds[e] == self.seconds[e] else "-"])
+            rows.append(
+                row + [f"{self.seconds[e]:.1f}" if self.seconds[e] == self.seconds[e] else "-"]
+            )
         widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
         lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header] + rows]
         return "\n".join(lines)
@@ -119,7 +126,8 @@ def _call_loss(loss_fn, model, x, y) -> dict:
         raise TypeError(
             "loss_fn(model, x, y) must return a dict of scalar tensors with a 'loss' "
             f"entry, got {type(terms).__name__}"
-            + (f" with keys {sorted(terms)}" if isinstance(terms, dict) else "") + "."
+            + (f" with keys {sorted(terms)}" if isinstance(terms, dict) else "")
+            + "."
         )
     for name, value in terms.items():
         if not isinstance(value, torch.Tensor) or value.dim() != 0:
@@ -131,8 +139,14 @@ def _call_loss(loss_fn, model, x, y) -> dict:
 
 
 @torch.no_grad()
-def evaluate(model, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = None,
-             batch_size: int = 1000, transform: Callable | None = None) -> dict:
+def evaluate(
+    model,
+    loss_fn: LossFn,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    batch_size: int = 1000,
+    transform: Callable | None = None,
+) -> dict:
     """Mean of each loss term over (x, y), in eval mode: {name: float} (nats per example)."""
     _check_inputs(x, y, 1, batch_size, "x")
     device = _device_of(model)
@@ -140,8 +154,8 @@ def evaluate(model, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor | None = N
     model.eval()
     sums: dict = {}
     for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size].to(device, non_blocking=True)
-        yb = None if y is None else y[start:start + batch_size].to(device, non_blocking=True)
+        xb = x[start : start + batch_size].to(device, non_blocking=True)
+        yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
         if transform is not None:
             xb = transform(xb)
         for name, value in _call_loss(loss_fn, model, xb, yb).items():
@@ -205,7 +219,8 @@ def fit(
         if history.epochs:
             raise ValueError(
                 "fit(checkpoint=...) counts epochs from the checkpoint; pass either "
-                "history or checkpoint, not both.")
+                "history or checkpoint, not both."
+            )
         if ckpt.exists(checkpoint):
             ckpt.restore(checkpoint, model, optimizer, history)
             epochs = epochs - history.epochs
@@ -226,7 +241,7 @@ def fit(
             sums: dict = {}
             first_bad = torch.full((), -1, device=device, dtype=torch.long)
             for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
+                idx = order[step * batch_size : (step + 1) * batch_size]
                 xb = x_train[idx]
                 yb = None if y_train is None else y_train[idx]
                 # Only the very first batch pays for the syncing input checks.

@@ -1,4 +1,5 @@
 """Interactive widgets (need ipywidgets; HTML readers see the static figure beside them)."""
+
 from __future__ import annotations
 
 import torch
@@ -14,16 +15,23 @@ def latent_explorer(decode, z_range: float = 3.0, step: float = 0.05, device=Non
         import ipywidgets as widgets
     except ImportError as error:  # pragma: no cover - depends on the reader's setup
         raise ImportError(
-            "The latent explorer needs ipywidgets: pip install ipywidgets "
-            "(Colab already has it)."
+            "The latent explorer needs ipywidgets: pip install ipywidgets (Colab already has it)."
         ) from error
     import io
 
     import matplotlib.pyplot as plt
 
-    sliders = [widgets.FloatSlider(value=0.0, min=-z_range, max=z_range, step=step,
-                                   description=f"z{i + 1}", continuous_update=True)
-               for i in range(2)]
+    sliders = [
+        widgets.FloatSlider(
+            value=0.0,
+            min=-z_range,
+            max=z_range,
+            step=step,
+            description=f"z{i + 1}",
+            continuous_update=True,
+        )
+        for i in range(2)
+    ]
     image = widgets.Image(format="png", width=28 * scale, height=28 * scale)
 
     @torch.no_grad()

@@ -7,6 +7,7 @@ style ``author_year``: the entries are formatted as in ``unsrt``, sorted by
 author, year and title, and labelled "Kingma and Welling, 2013",
 "Rezende et al., 2014" (with a, b, ... when two labels would coincide).
 """
+
 from collections import Counter
 
 from pybtex.plugin import register_plugin

@@ -13,6 +13,7 @@ configuration script every time Sphinx reads the sources, and the bibliography
 makes Sphinx read them twice; the second copy re-declares a ``const`` and the
 browser reports a SyntaxError. Duplicates are dropped when a page is written.
 """
+
 from __future__ import annotations
 
 import importlib.util
