@@ -1,23 +1,34 @@
 """The canonical first code cell of every chapter: install vae_lib in Colab.
 
-The cell is made from ``repository.url`` and ``repository.branch`` in
-``_config.yml`` (the one place the repository is named). In Google Colab it
-runs ``pip install "vae_lib @ git+<url>@<branch>"``; vae_lib's requirements
+The cell is made from ``repository.url`` and ``repository.release`` in
+``_config.yml`` (the one place the repository and the release are named). In
+Google Colab it runs ``pip install "vae_lib @ git+<url>@<release>"``, a
+release tag such as ``v0.1.0``, so a reader gets the vae_lib the book was
+made with rather than whatever the branch holds today; vae_lib's requirements
 are loose (torch>=2.1, ...), so pip keeps the torch Colab already has.
 Anywhere else the cell does nothing.
+
+The release tag must be ``v`` + the package version, which is written twice:
+``version`` in ``pyproject.toml`` and ``__version__`` in ``vae_lib/__init__.py``
+(read here as text, so this script never imports torch). ``release_problems()``
+says where they disagree; the check and ``--write`` refuse to go on until they
+agree (CONTRIBUTING.md, "Cutting a release").
 
     python scripts/colab_cell.py            # check every chapter; exit 1 if one differs
     python scripts/colab_cell.py --write    # put the cell first in every chapter
 
 ``tests/test_notebook_conventions.py`` checks every chapter against
-``canonical_source()``. The cell is left out of the stored-output hash
-(``scripts/notebook_hash.py``), so ``--write`` needs no ``make execute``.
+``canonical_source()`` and the versions against each other. The cell is left
+out of the stored-output hash (``scripts/notebook_hash.py``), so ``--write``
+needs no ``make execute``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -30,18 +41,19 @@ TAGS = [TAG, "hide-input"]
 """The cell's tags: the HTML book folds its code away behind a toggle."""
 
 TEMPLATE = """\
-# Colab only: install this book's helper package, vae_lib, from the book's
-# repository. Colab's own torch stays: vae_lib asks only for torch>=2.1.
-# Anywhere else this cell does nothing (see the setup page).
+# Colab only: install this book's helper package, vae_lib, as it was at the
+# book's release {release}. Colab's own torch stays: vae_lib asks only for
+# torch>=2.1. Anywhere else this cell does nothing (see the setup page).
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    source = "vae_lib @ git+{url}@{branch}"
+    source = "vae_lib @ git+{url}@{release}"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", source],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if pip.returncode != 0:
         raise RuntimeError(
@@ -61,10 +73,60 @@ def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:
     return url.rstrip("/"), branch
 
 
-def canonical_source() -> str:
+def release(config_path: Path = ROOT / "_config.yml") -> str:
+    """The release tag the Colab cell installs (``repository.release``, e.g. ``v0.1.0``)."""
+    config = yaml.safe_load(config_path.read_text())
+    tag = (config.get("repository") or {}).get("release")
+    if not tag:
+        raise ValueError(f"{config_path}: set repository.release, e.g. v0.1.0")
+    return str(tag)
+
+
+def package_versions(root: Path = ROOT) -> dict[str, str | None]:
+    """vae_lib's version as written in pyproject.toml and in vae_lib/__init__.py.
+
+    Both are read as text: importing vae_lib would import torch.
+    """
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    init = root / "vae_lib" / "__init__.py"
+    dunder = None
+    for node in ast.parse(init.read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ):
+            dunder = node.value.value
+    return {
+        "pyproject.toml": pyproject.get("project", {}).get("version"),
+        "vae_lib/__init__.py": dunder,
+    }
+
+
+def release_problems(root: Path = ROOT) -> list[str]:
+    """Where the release tag in _config.yml and the package versions disagree ([] if nowhere)."""
+    versions = package_versions(root)
+    problems = [f"{where}: no version found" for where, v in versions.items() if not v]
+    found = {v for v in versions.values() if v}
+    if len(found) > 1:
+        problems.append(
+            "the package version differs: "
+            + ", ".join(f"{where} says {v}" for where, v in versions.items())
+        )
+    tag = release(root / "_config.yml")
+    for where, version in versions.items():
+        if version and tag != f"v{version}":
+            problems.append(
+                f"_config.yml repository.release is {tag}, but {where} says version "
+                f"{version} (the tag must be v{version})"
+            )
+    return problems
+
+
+def canonical_source(config_path: Path = ROOT / "_config.yml") -> str:
     """The exact source every chapter's first code cell must have."""
-    url, branch = repository()
-    return TEMPLATE.format(url=url, branch=branch)
+    url, _ = repository(config_path)
+    return TEMPLATE.format(url=url, release=release(config_path))
 
 
 def first_code_cell(nb) -> nbformat.NotebookNode | None:
@@ -102,6 +164,16 @@ def main(argv=None) -> int:
         "--write", action="store_true", help="insert or update the cell in every chapter"
     )
     args = parser.parse_args(argv)
+    problems = release_problems()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(
+            "make the release tag and the versions agree first (CONTRIBUTING.md, "
+            '"Cutting a release")',
+            file=sys.stderr,
+        )
+        return 1
     chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
     wrong = []
     for path in chapters:

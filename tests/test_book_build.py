@@ -71,11 +71,12 @@ def test_link_checker_catches_bad_links(tmp_path):
 
 
 def test_docs_name_the_configured_repository():
-    """README and book pages that spell out the install URL use _config.yml's."""
-    from colab_cell import repository
+    """README and book pages that spell out the install URL use _config.yml's,
+    at the release tag the Colab cell installs."""
+    from colab_cell import release, repository
 
-    url, branch = repository()
-    expected = f"git+{url}@{branch}"
+    url, _ = repository()
+    expected = f"git+{url}@{release()}"
     for page in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
         for found in re.findall(r"git\+https?://[^\s\"'`]+", page.read_text()):
             assert found == expected, (

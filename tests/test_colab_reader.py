@@ -63,8 +63,13 @@ def _lent(name: str) -> bool:
 
 
 def _copy_checkout(dest: Path) -> None:
-    """Copy the checkout's tracked files (as they are on disk) to ``dest``."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True)
+    """Copy the checkout's files (tracked or new, not ignored; as they are on disk) to ``dest``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if listed.returncode == 0 and listed.stdout:
         for rel in filter(None, listed.stdout.split("\0")):
             src = ROOT / rel
@@ -75,7 +80,7 @@ def _copy_checkout(dest: Path) -> None:
         shutil.copytree(
             ROOT / "vae_lib", dest / "vae_lib", ignore=shutil.ignore_patterns("__pycache__")
         )
-        for name in ("pyproject.toml", "README.md"):
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
             shutil.copy2(ROOT / name, dest / name)
 
 

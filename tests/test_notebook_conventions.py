@@ -8,7 +8,7 @@ import types
 import colab_cell
 import nbformat
 import pytest
-from conftest import CHAPTERS
+from conftest import CHAPTERS, ROOT
 
 CHECK_TAG = "nbval-check-output"
 
@@ -122,9 +122,11 @@ def test_colab_cell_installs_only_vae_lib_from_the_configured_repository(monkeyp
     calls = _run_colab_cell(monkeypatch, in_colab=True)
     assert len(calls) == 1
     (command,), _ = calls[0]
-    url, branch = colab_cell.repository()
+    url, _ = colab_cell.repository()
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
-    assert command[-1] == f"vae_lib @ git+{url}@{branch}"
+    assert command[-1] == f"vae_lib @ git+{url}@{colab_cell.release()}", (
+        "the Colab cell installs vae_lib from the release tag, not from a branch"
+    )
     assert not any(a.startswith(("torch", "-U", "--upgrade", "--force")) for a in command), (
         "the Colab cell must not replace Colab's torch"
     )
@@ -136,6 +138,49 @@ def test_colab_cell_stops_with_pips_message_when_the_install_fails(monkeypatch):
         RuntimeError, match="(?s)Could not install vae_lib.*no network here.*run this cell again"
     ):
         _run_colab_cell(monkeypatch, in_colab=True, returncode=1, stderr="ERROR: no network here")
+
+
+def test_colab_cell_installs_the_release_of_this_package_version():
+    """The tag in the cell, _config.yml's repository.release, the version in
+    pyproject.toml and vae_lib.__version__ name one release (CONTRIBUTING.md)."""
+    import tomllib
+
+    import vae_lib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert vae_lib.__version__ == version, (
+        f"vae_lib.__version__ is {vae_lib.__version__}, pyproject.toml says {version}"
+    )
+    assert colab_cell.release() == f"v{version}", (
+        f"_config.yml repository.release is {colab_cell.release()}, the package is {version}"
+    )
+    url, _ = colab_cell.repository()
+    assert f'"vae_lib @ git+{url}@v{version}"' in colab_cell.canonical_source()
+    assert colab_cell.release_problems() == []
+
+
+_VERSION_LINES = {
+    "pyproject.toml": 'version = "{}"',
+    "vae_lib/__init__.py": '__version__ = "{}"',
+    "_config.yml": "release: v{}",
+}
+
+
+@pytest.mark.parametrize("moved", sorted(_VERSION_LINES))
+def test_release_check_fails_when_one_version_moves(tmp_path, moved):
+    for name in _VERSION_LINES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    assert colab_cell.release_problems(tmp_path) == []
+    version = colab_cell.package_versions(ROOT)["pyproject.toml"]
+    text = (tmp_path / moved).read_text()
+    line = _VERSION_LINES[moved].format(version)
+    assert text.count(line) == 1, f"{moved}: expected one line {line!r}"
+    (tmp_path / moved).write_text(text.replace(line, _VERSION_LINES[moved].format("9.9.9")))
+    problems = colab_cell.release_problems(tmp_path)
+    assert problems and any(moved in p for p in problems), problems
+    tag = colab_cell.release(tmp_path / "_config.yml")
+    assert f'@{tag}"' in colab_cell.canonical_source(tmp_path / "_config.yml")
 
 
 def test_colab_cell_is_left_out_of_the_output_hash(notebook):
