@@ -7,21 +7,39 @@ not open the page's own notebook on the repository named in _config.yml, or a
 code cell that scrolls sideways in a 1280-pixel-wide window.
 Screenshots go to artifacts/screenshots/ for a person to look at.
 
+The in-page latent explorers (vae_lib.explorer) are checked on the pages
+that carry them: moved through the same code path the pointer takes, their
+canvas must show what PyTorch computes from the weights embedded in the page
+(within 2 of 255 grey levels), the embedded weights must reproduce the
+float32 reference stored with them, a new image must be drawn within 16 ms
+(median) and each explorer may add at most 500 KB. A page built here with a
+corrupted export, and one with a broken drawing routine, must fail those
+checks.
+
 Without Chromium the test is skipped on a workstation, but fails when the
 environment variable CI is set: a CI runner must not skip it silently.
 """
 
+import contextlib
 import functools
 import http.server
+import json
 import os
 import shutil
+import statistics
 import threading
 import urllib.parse
 
 import colab_cell
+import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import ROOT
+from test_lib_explorer import corrupt
+
+import vae_lib as vl
+from vae_lib import explorer as ex
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -47,14 +65,23 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(html):
-    handler = functools.partial(QuietHandler, directory=str(html))
+@contextlib.contextmanager
+def _serve(folder):
+    """Serve folder on a free local port; yield its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(html):
+    with _serve(html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +264,255 @@ def test_every_page_reads_well(request):
             if raw in state["text"]:
                 problems.append(f"{page}: raw {raw!r} visible on the page")
     assert not problems, "\n".join(problems)
+
+
+# --- the in-page latent explorers ------------------------------------------------
+
+EXPLORER_PAGES = [
+    "chapters/02_mlp_vae.html",
+    "chapters/04_swiss_roll.html",
+    "chapters/05_cvae.html",
+]
+"""Pages that must carry at least one explorer (vae_lib.explorer)."""
+MOVES = [(0.0, 0.0), (1.2, -0.7), (-2.1, 1.5), (2.9, 2.9), (-0.4, -2.2), (0.8, 0.3)]
+"""Plane coordinates the test moves each explorer to."""
+TIMED_MOVES = 25
+DRAW_BUDGET_MS = 16.0
+PIXEL_TOLERANCE = 2  # of 255 grey levels
+POINT_TOLERANCE = 1e-4  # data units: float32 in the page against float32 in torch
+
+EXPLORER_READY = """
+const [index, done] = [arguments[0], arguments[arguments.length - 1]];
+(function wait(tries) {
+  const el = document.querySelectorAll('.vae-explorer')[index];
+  if (!el || !el.vaeExplorer) {
+    if (tries > 100) { done({error: 'no explorer ' + index}); return; }
+    setTimeout(() => wait(tries + 1), 100);
+    return;
+  }
+  el.scrollIntoView({block: 'center'});
+  el.vaeExplorer.ready.then(
+    () => done({spec: el.querySelector('script.vae-explorer-spec').textContent,
+                bytes: new Blob([el.querySelector('script.vae-explorer-spec').outerHTML,
+                                 el.querySelectorAll('script')[1].outerHTML]).size,
+                checkError: el.vaeExplorer.state.checkError}),
+    e => done({error: String(e)}));
+})(0);
+"""
+
+EXPLORER_MOVE = """
+const [index, u1, u2, label] = arguments;
+const api = document.querySelectorAll('.vae-explorer')[index].vaeExplorer;
+if (label !== null && label !== api.state.label) api.setLabel(label);
+const result = api.moveTo(u1, u2);
+return Object.assign(result, {pixels: api.imageCanvas ? Array.from(
+  api.imageCanvas.getContext('2d').getImageData(
+    0, 0, api.imageCanvas.width, api.imageCanvas.height).data) : null});
+"""
+
+EXPLORER_STATE = """
+const api = document.querySelectorAll('.vae-explorer')[arguments[0]].vaeExplorer;
+const c = api.imageCanvas;
+return {u: api.state.u, label: api.state.label, output: api.state.output,
+        picked: api.state.picked, times: api.state.times,
+        pixels: c ? Array.from(c.getContext('2d').getImageData(
+          0, 0, c.width, c.height).data) : null};
+"""
+
+DATA_PIXEL = """
+const [index, x, y] = arguments;
+const c = document.querySelectorAll('.vae-explorer')[index].vaeExplorer.dataCanvas;
+return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+"""
+
+
+def _expected(net, spec, u, label):
+    """What PyTorch computes from the page's weights at plane point u."""
+    with torch.no_grad():
+        return net(ex.plane_inputs(spec, torch.tensor([u]), label))[0].numpy()
+
+
+def _drawn_matches(name, spec, net, state):
+    """Problems if the explorer's canvas (or point) differs from PyTorch."""
+    label = state["label"] if spec["nClasses"] else None
+    want = _expected(net, spec, tuple(state["u"]), label)
+    where = f"{name} at u={tuple(round(v, 3) for v in state['u'])}, label {label}"
+    if spec["mode"] == "image":
+        drawn = np.asarray(state["pixels"], np.int64).reshape(-1, 4)
+        gap = int(np.abs(drawn[:, 0] - np.round(want * 255)).max())
+        opaque_grey = (drawn[:, 3] == 255).all() and (drawn[:, 0] == drawn[:, 2]).all()
+        if gap > PIXEL_TOLERANCE or not opaque_grey:
+            return [f"{where}: canvas differs from PyTorch by {gap}/255"]
+        return []
+    gap = float(np.abs(np.asarray(state["output"]) - want).max())
+    if gap > POINT_TOLERANCE:
+        return [f"{where}: decoded point differs from PyTorch by {gap:.2e}"]
+    return []
+
+
+def _point_pixel_problems(browser, index, name, spec, output):
+    """The red marker must sit where the decoded point lies on the canvas."""
+    x0, x1, y0, y1 = spec["data"]["box"]
+    px = int((output[0] - x0) / (x1 - x0) * 280)
+    py = int((1 - (output[1] - y0) / (y1 - y0)) * 280)
+    if not (0 <= px < 280 and 0 <= py < 280):
+        return []  # off the plotted box: nothing to read
+    r, g, b, _ = browser.execute_script(DATA_PIXEL, index, px, py)
+    if not (r > 200 and g < 80 and b < 80):
+        return [f"{name}: no red marker at ({px}, {py}) for point {output[:2]}, pixel {r, g, b}"]
+    return []
+
+
+def _pointer_problems(browser, index, name, spec, net):
+    """Drag on the map, press an arrow key, click the data: the pointer's
+    path must land where it points and draw what PyTorch computes there."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    problems = []
+    api = f"document.querySelectorAll('.vae-explorer')[{index}].vaeExplorer"
+    canvas = browser.execute_script(f"return {api}.mapCanvas;")
+    lo, hi = spec["plane"]["range"]
+    ActionChains(browser).move_to_element_with_offset(
+        canvas, -60, 40
+    ).click_and_hold().move_by_offset(40, -100).release().perform()
+    state = browser.execute_script(EXPLORER_STATE, index)
+    # The drag ends 20 px left of and 60 px above the centre of the 280 px map.
+    target = (lo + (140 - 20) / 280 * (hi - lo), hi - (140 - 60) / 280 * (hi - lo))
+    if max(abs(a - b) for a, b in zip(state["u"], target)) > 1.5 / 280 * (hi - lo):
+        problems.append(f"{name}: drag to {target} ended at {state['u']}")
+    problems += _drawn_matches(f"{name} (drag)", spec, net, state)
+    before = state["u"][0]
+    canvas.send_keys(Keys.ARROW_RIGHT)
+    state = browser.execute_script(EXPLORER_STATE, index)
+    if abs(state["u"][0] - before - (hi - lo) / 60) > 1e-6:
+        problems.append(f"{name}: the right arrow moved z from {before} to {state['u'][0]}")
+    problems += _drawn_matches(f"{name} (key)", spec, net, state)
+    if "encoder" in spec:
+        data = browser.execute_script(f"return {api}.dataCanvas;")
+        ActionChains(browser).move_to_element_with_offset(data, 30, -20).click().perform()
+        state = browser.execute_script(EXPLORER_STATE, index)
+        with torch.no_grad():
+            stats = ex.mlp_from_spec(spec["encoder"])(torch.tensor([state["picked"]]))[0]
+        if not state["picked"] or np.abs(np.asarray(state["u"]) - stats[:2].numpy()).max() > 1e-4:
+            problems.append(f"{name}: a click on the data did not move z to the posterior mean")
+        problems += _drawn_matches(f"{name} (posterior mean)", spec, net, state)
+    return problems
+
+
+def _explorer_problems(browser, index, name, shot=None):
+    """Everything that must hold for the index-th explorer of the open page."""
+    loaded = browser.execute_async_script(EXPLORER_READY, index)
+    if "error" in loaded:
+        return [f"{name}: {loaded['error']}"]
+    spec = json.loads(loaded["spec"])
+    problems = []
+    if loaded["checkError"]:
+        problems.append(f"{name}: the page's self-check failed: {loaded['checkError']}")
+    if loaded["bytes"] > ex.BUDGET_BYTES:
+        problems.append(f"{name}: {loaded['bytes'] / 1000:.0f} KB, over the 500 KB budget")
+    error = ex.export_error(spec)
+    if error > spec["check"]["tol"]:
+        problems.append(
+            f"{name}: the embedded weights miss the float32 reference by {error} "
+            f"(allowed {spec['check']['tol']}): a broken or stale export"
+        )
+    net = ex.mlp_from_spec(spec["net"])
+    labels = [0, 3, 7] if spec["nClasses"] else [None]
+    for label in labels:
+        for u in MOVES:
+            state = browser.execute_script(EXPLORER_MOVE, index, *u, label)
+            problems += _drawn_matches(name, spec, net, state)
+            if spec["mode"] == "point":
+                problems += _point_pixel_problems(browser, index, name, spec, state["output"])
+    if spec["nClasses"]:  # style transfer: one z, every label
+        for label in range(spec["nClasses"]):
+            state = browser.execute_script(EXPLORER_MOVE, index, 1.0, -1.0, label)
+            problems += _drawn_matches(name, spec, net, state)
+    times = [
+        browser.execute_script(EXPLORER_MOVE, index, -2.5 + 0.2 * k, 2.5 - 0.2 * k, None)["ms"]
+        for k in range(TIMED_MOVES)
+    ]
+    if statistics.median(times) >= DRAW_BUDGET_MS:
+        problems.append(f"{name}: median draw {statistics.median(times):.1f} ms")
+    problems += _pointer_problems(browser, index, name, spec, net)
+    if shot is not None:
+        element = browser.find_elements("css selector", ".vae-explorer")[index]
+        element.screenshot(str(shot))
+    print(
+        f"{name}: {loaded['bytes'] / 1000:.0f} KB, median draw {statistics.median(times):.2f} ms "
+        f"over {TIMED_MOVES} moves, export error {error} (allowed {spec['check']['tol']})"
+    )
+    return problems
+
+
+def _console_errors(browser):
+    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_explorers_draw_what_pytorch_computes(request):
+    if MISSING:  # only reached under CI: elsewhere the module is skipped
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
+    server = request.getfixturevalue("server")  # builds the book (fixture html)
+    browser = request.getfixturevalue("browser")
+    browser.set_script_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for page in EXPLORER_PAGES:
+        browser.get(f"{server}/{page}")
+        count = browser.execute_script("return document.querySelectorAll('.vae-explorer').length;")
+        if not count:
+            problems.append(f"{page}: no latent explorer on the page")
+        for index in range(count):
+            stem = page.replace("/", "__").replace(".html", "")
+            name = f"{page} explorer {index}"
+            shot = SHOTS / f"explorer__{stem}__{index}.png"
+            problems += _explorer_problems(browser, index, name, shot)
+        problems += [f"{page}: JavaScript error {m}" for m in _console_errors(browser)]
+    assert not problems, "\n".join(problems)
+
+
+def _standalone(explorer_html):
+    head = "<meta charset='utf-8'><link rel='icon' href='data:,'>"
+    return f"<!doctype html><html><head>{head}</head><body>{explorer_html}</body></html>"
+
+
+def test_a_broken_export_fails_the_explorer_checks(request, tmp_path):
+    """The checks above catch a flipped weight and a broken drawing routine."""
+    if MISSING:
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
+    browser = request.getfixturevalue("browser")
+    browser.set_script_timeout(60)
+    torch.manual_seed(0)
+    model = vl.MLPVAE(z_dim=2, hidden=(64,))
+    explorer = vl.image_explorer(model.decoder, torch.randn(500, 2), torch.randint(0, 10, (500,)))
+    flipped = ex.Explorer(corrupt(explorer.spec), explorer.source)
+    # Draw pixel i from output n - 1 - i: the image upside down and mirrored.
+    line = "const v = out[i] * 255;"
+    assert line in explorer.html()
+    upside_down = explorer.html().replace(line, "const v = out[out.length - 1 - i] * 255;")
+    pages = {
+        "intact": explorer.html(),
+        "flipped-weight": flipped.html(),
+        "upside-down": upside_down,
+    }
+    for name, text in pages.items():
+        (tmp_path / f"{name}.html").write_text(_standalone(text))
+    found = {}
+    with _serve(tmp_path) as url:
+        for name in pages:
+            browser.get_log("browser")
+            browser.get(f"{url}/{name}.html")
+            found[name] = _explorer_problems(browser, 0, name)
+            found[name] += [f"console: {m}" for m in _console_errors(browser)]
+    assert found["intact"] == [], found["intact"]
+    flipped_problems = "\n".join(found["flipped-weight"])
+    assert "self-check failed" in flipped_problems, flipped_problems
+    assert "broken or stale export" in flipped_problems, flipped_problems
+    assert "console: " in flipped_problems and "export is broken" in flipped_problems
+    upside_down_problems = "\n".join(found["upside-down"])
+    assert "canvas differs from PyTorch" in upside_down_problems, upside_down_problems

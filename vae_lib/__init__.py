@@ -4,8 +4,8 @@ device choice and seeding (device), quick mode (mode), MNIST as tensors
 (data), toy 2-D data and its metrics (toy), the loss pieces (losses),
 reference models (models), the training loop (train) and its checkpoints
 (checkpoint), repeated runs and standard errors (stats), the KL weight as a
-beta (beta), a digit classifier that judges images (classifier), figures
-(plots) and widgets (widgets).
+beta (beta), a digit classifier that judges images (classifier), AUROC and
+PSNR (metrics), figures (plots) and widgets (widgets).
 """
 
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
@@ -14,6 +14,7 @@ from .checks import checks
 from .classifier import DigitClassifier, digit_classifier
 from .data import MNIST, MNISTUnavailableError, binarize, load_mnist
 from .device import get_device, seed_everything
+from .explorer import Explorer, image_explorer, point_explorer
 from .losses import (
     bernoulli_log_likelihood,
     bernoulli_nll,
@@ -24,6 +25,7 @@ from .losses import (
     kl_standard_normal,
     reparameterize,
 )
+from .metrics import auroc, psnr, roc_curve
 from .mode import choose, quick_mode
 from .models import MLPVAE, ConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
@@ -67,6 +69,9 @@ __all__ = [
     "kl_diag_gaussians",
     "kl_standard_normal",
     "reparameterize",
+    "auroc",
+    "psnr",
+    "roc_curve",
     "choose",
     "quick_mode",
     "ConvVAE",
@@ -83,6 +88,9 @@ __all__ = [
     "checks",
     "progress_bar",
     "latent_explorer",
+    "Explorer",
+    "image_explorer",
+    "point_explorer",
     "distance_to_roll",
     "energy_distance",
     "make_swiss_roll",
