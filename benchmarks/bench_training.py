@@ -61,7 +61,7 @@ class Benchmark:
     loss_unit: str = "nats per image"
 
 
-def conv_seed_loss(model, x, y=None, w=0.00025):
+def conv_post_loss(model, x, y=None, w=0.00025):
     """Post 001's loss on grey-level (B, 1, 28, 28) batches: pad to 32, scale to [-1, 1],
     per-pixel mean squared error + w * KL (what chapter 3 trains)."""
     x = torch.nn.functional.pad(x, (2, 2, 2, 2)) * 2 - 1
@@ -78,7 +78,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "conv": Benchmark(
         make_model=lambda: vl.ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128),
-        loss_fn=conv_seed_loss,
+        loss_fn=conv_post_loss,
         description="chapter 3's ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128), "
         "pad to 32x32, [-1, 1], mean MSE + 0.00025 KL",
         loss_unit="(post 001's loss: per-pixel MSE + 0.00025 KL)",
