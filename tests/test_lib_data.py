@@ -356,3 +356,25 @@ def test_binarize_rejects_integer_tensors(dtype):
     x = torch.ones(4, 4, dtype=dtype)
     with pytest.raises(TypeError, match="floating-point"):
         vl.binarize(x)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(small_mnist, tmp_path_factory):
+    """A torchvision-format copy smaller than QUICK_SIZES in both splits."""
+    tiny = vl.MNIST(
+        x_train=small_mnist.x_train[:300],
+        y_train=small_mnist.y_train[:300],
+        x_test=small_mnist.x_test[:70],
+        y_test=small_mnist.y_test[:70],
+        source="tiny subset",
+    )
+    root = tmp_path_factory.mktemp("tiny_root")
+    write_torchvision_raw(tiny, root)
+    return root
+
+
+def test_quick_mode_on_data_smaller_than_its_sizes_keeps_all_of_it(monkeypatch, tiny_root):
+    monkeypatch.setenv("VAE_QUICK", "1")
+    data = vl.load_mnist(root=tiny_root)
+    assert (len(data.x_train), len(data.x_test)) == (300, 70)
+    assert (len(data.y_train), len(data.y_test)) == (300, 70)

@@ -713,3 +713,27 @@ def test_fit_can_continue_with_the_same_optimizer_after_a_nan(data):
 def test_fit_rejects_bad_sync_every(sync_every):
     with pytest.raises(ValueError, match="sync_every"):
         _fit(sync_every=sync_every)
+
+
+def test_progress_bar_auto_is_tqdm_auto_and_text_is_the_plain_bar(monkeypatch):
+    import tqdm.auto
+    import tqdm.std
+
+    monkeypatch.delenv("VAE_PROGRESS", raising=False)
+    bar = vl.progress_bar(range(3), disable=True)
+    assert type(bar) is tqdm.auto.tqdm
+    bar.close()
+    monkeypatch.setenv("VAE_PROGRESS", "text")
+    bar = vl.progress_bar(range(3), disable=True)
+    assert type(bar) is tqdm.std.tqdm
+    bar.close()
+
+
+def test_unit_range_check_on_empty_tensors():
+    from vae_lib.checks import check_unit_range
+
+    check_unit_range(torch.empty(0, 1, 28, 28), "an empty batch")  # nothing to check
+    with pytest.raises(TypeError, match="an empty batch must be a floating-point"):
+        check_unit_range(torch.empty(0, dtype=torch.long), "an empty batch")
+    with pytest.raises(ValueError, match=r"span \[-0.5, 1\]"):
+        check_unit_range(torch.tensor([-0.5, 1.0]), "x")
