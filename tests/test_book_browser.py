@@ -37,6 +37,7 @@ import torch
 import yaml
 from conftest import ROOT
 from test_lib_explorer import corrupt
+from torch import nn
 
 import vae_lib as vl
 from vae_lib import explorer as ex
@@ -86,6 +87,12 @@ def server(html):
 
 @pytest.fixture(scope="module")
 def browser():
+    driver = _chromium()
+    yield driver
+    driver.quit()
+
+
+def _chromium(javascript=True):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -106,9 +113,10 @@ def browser():
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+    if not javascript:  # the page's scripts are off; WebDriver's own still run
+        prefs = {"profile.managed_default_content_settings.javascript": 2}
+        options.add_experimental_option("prefs", prefs)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 def _pages(html):
@@ -332,19 +340,26 @@ def _expected(net, spec, u, label):
         return net(ex.plane_inputs(spec, torch.tensor([u]), label))[0].numpy()
 
 
-def _drawn_matches(name, spec, net, state):
-    """Problems if the explorer's canvas (or point) differs from PyTorch."""
+def _drawn_matches(name, spec, net, state, gaps=None):
+    """Problems if the explorer's canvas (or point) differs from PyTorch.
+
+    gaps: a list that collects each difference (grey levels, data units).
+    """
     label = state["label"] if spec["nClasses"] else None
     want = _expected(net, spec, tuple(state["u"]), label)
     where = f"{name} at u={tuple(round(v, 3) for v in state['u'])}, label {label}"
     if spec["mode"] == "image":
         drawn = np.asarray(state["pixels"], np.int64).reshape(-1, 4)
         gap = int(np.abs(drawn[:, 0] - np.round(want * 255)).max())
+        if gaps is not None:
+            gaps.append(gap)
         opaque_grey = (drawn[:, 3] == 255).all() and (drawn[:, 0] == drawn[:, 2]).all()
         if gap > PIXEL_TOLERANCE or not opaque_grey:
             return [f"{where}: canvas differs from PyTorch by {gap}/255"]
         return []
     gap = float(np.abs(np.asarray(state["output"]) - want).max())
+    if gaps is not None:
+        gaps.append(gap)
     if gap > POINT_TOLERANCE:
         return [f"{where}: decoded point differs from PyTorch by {gap:.2e}"]
     return []
@@ -418,17 +433,17 @@ def _explorer_problems(browser, index, name, shot=None):
             f"(allowed {spec['check']['tol']}): a broken or stale export"
         )
     net = ex.mlp_from_spec(spec["net"])
-    labels = [0, 3, 7] if spec["nClasses"] else [None]
+    labels, gaps = [0, 3, 7] if spec["nClasses"] else [None], []
     for label in labels:
         for u in MOVES:
             state = browser.execute_script(EXPLORER_MOVE, index, *u, label)
-            problems += _drawn_matches(name, spec, net, state)
+            problems += _drawn_matches(name, spec, net, state, gaps)
             if spec["mode"] == "point":
                 problems += _point_pixel_problems(browser, index, name, spec, state["output"])
     if spec["nClasses"]:  # style transfer: one z, every label
         for label in range(spec["nClasses"]):
             state = browser.execute_script(EXPLORER_MOVE, index, 1.0, -1.0, label)
-            problems += _drawn_matches(name, spec, net, state)
+            problems += _drawn_matches(name, spec, net, state, gaps)
     times = [
         browser.execute_script(EXPLORER_MOVE, index, -2.5 + 0.2 * k, 2.5 - 0.2 * k, None)["ms"]
         for k in range(TIMED_MOVES)
@@ -437,11 +452,18 @@ def _explorer_problems(browser, index, name, shot=None):
         problems.append(f"{name}: median draw {statistics.median(times):.1f} ms")
     problems += _pointer_problems(browser, index, name, spec, net)
     if shot is not None:
-        element = browser.find_elements("css selector", ".vae-explorer")[index]
-        element.screenshot(str(shot))
+        # The window, not the element: the reader's view, with the text around it.
+        browser.execute_script(
+            "document.querySelectorAll('.vae-explorer')[arguments[0]]"
+            ".scrollIntoView({block: 'center'});",
+            index,
+        )
+        browser.save_screenshot(str(shot))
     print(
         f"{name}: {loaded['bytes'] / 1000:.0f} KB, median draw {statistics.median(times):.2f} ms "
-        f"over {TIMED_MOVES} moves, export error {error} (allowed {spec['check']['tol']})"
+        f"over {TIMED_MOVES} moves, export error {error} (allowed {spec['check']['tol']}), "
+        f"page against PyTorch at {len(gaps)} points: largest difference {max(gaps):.3g} "
+        f"({'grey levels' if spec['mode'] == 'image' else 'data units'})"
     )
     return problems
 
@@ -491,12 +513,19 @@ def test_a_broken_export_fails_the_explorer_checks(request, tmp_path):
     model = vl.MLPVAE(z_dim=2, hidden=(64,))
     explorer = vl.image_explorer(model.decoder, torch.randn(500, 2), torch.randint(0, 10, (500,)))
     flipped = ex.Explorer(corrupt(explorer.spec), explorer.source)
+    conditional = vl.image_explorer(  # a second explorer on the intact page
+        nn.Sequential(nn.Linear(13, 32), nn.Tanh(), nn.Linear(32, 784)),
+        torch.randn(300, 3),
+        torch.randint(0, 10, (300,)),
+        n_classes=10,
+        dims=(2, 0),
+    )
     # Draw pixel i from output n - 1 - i: the image upside down and mirrored.
     line = "const v = out[i] * 255;"
     assert line in explorer.html()
     upside_down = explorer.html().replace(line, "const v = out[out.length - 1 - i] * 255;")
     pages = {
-        "intact": explorer.html(),
+        "intact": explorer.html() + conditional.html(),
         "flipped-weight": flipped.html(),
         "upside-down": upside_down,
     }
@@ -508,6 +537,8 @@ def test_a_broken_export_fails_the_explorer_checks(request, tmp_path):
             browser.get_log("browser")
             browser.get(f"{url}/{name}.html")
             found[name] = _explorer_problems(browser, 0, name)
+            if name == "intact":
+                found[name] += _explorer_problems(browser, 1, "intact, second explorer")
             found[name] += [f"console: {m}" for m in _console_errors(browser)]
     assert found["intact"] == [], found["intact"]
     flipped_problems = "\n".join(found["flipped-weight"])
@@ -516,3 +547,30 @@ def test_a_broken_export_fails_the_explorer_checks(request, tmp_path):
     assert "console: " in flipped_problems and "export is broken" in flipped_problems
     upside_down_problems = "\n".join(found["upside-down"])
     assert "canvas differs from PyTorch" in upside_down_problems, upside_down_problems
+
+
+def test_explorer_pages_fall_back_without_javascript(request):
+    """With JavaScript off a reader sees the explorer's note and the static figures."""
+    if MISSING:
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
+    server = request.getfixturevalue("server")
+    driver = _chromium(javascript=False)
+    problems = []
+    try:
+        for page in EXPLORER_PAGES:
+            driver.get(f"{server}/{page}")
+            found = driver.execute_script(
+                "return {notes: Array.from(document.querySelectorAll('.vae-explorer'))"
+                "  .map(e => e.innerText.trim()),"
+                " canvases: document.querySelectorAll('.vae-explorer canvas').length,"
+                " images: Array.from(document.images).filter(i => i.naturalWidth > 0).length};"
+            )
+            if not found["notes"] or not all("needs JavaScript" in n for n in found["notes"]):
+                problems.append(f"{page}: no fallback note with JavaScript off: {found['notes']}")
+            if found["canvases"] or not found["images"]:
+                problems.append(f"{page}: with JavaScript off: {found}")
+    finally:
+        driver.quit()
+    assert not problems, "\n".join(problems)
