@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
 
 
@@ -37,12 +39,20 @@ def last_epoch_losses(out: str) -> dict:
     for name, body in zip(parts[1::2], parts[2::2]):
         found = dict(
             re.findall(
-                r"^\s*(seed|vae_lib) way\b.*, last-epoch loss (-?[0-9.]+) ", body, re.MULTILINE
+                r"^\s*(seed|vae_lib) way \(.*, last-epoch loss (-?[0-9.]+) ", body, re.MULTILINE
             )
         )
         assert set(found) == {"seed", "vae_lib"}, f"[{name}] lacks a last-epoch loss:\n{out}"
         losses[name] = (float(found["seed"]), float(found["vae_lib"]))
     return losses
+
+
+def variant_losses(out: str) -> dict:
+    """{variant label: last-epoch loss} of fit's faster paths, all benchmarks together."""
+    found = re.findall(
+        r"^\s*vae_lib way, ([\w +-]+): .*, last-epoch loss (-?[0-9.]+) ", out, re.MULTILINE
+    )
+    return {label: float(loss) for label, loss in found}
 
 
 def assert_the_two_ways_agree(out: str, names: list) -> None:
@@ -71,6 +81,24 @@ def test_benchmark_reports_both_ways_and_a_final_speedup():
     assert_the_two_ways_agree(out, ["mlp"])
     seed, lib = last_epoch_losses(out)["mlp"]
     assert 100 < lib < 500  # nats per image after one epoch: trained, but not implausibly well
+    # fit's faster paths train the same model as well (compile draws other noise).
+    variants = variant_losses(out)
+    assert "compile" in variants, out
+    for label, loss in variants.items():
+        assert abs(loss - lib) <= LOSS_RTOL * lib, f"{label}: {loss} against {lib}\n{out}"
+    # The hardware's limit, measured in the same run, and the step's share of it.
+    peak = re.search(r"^matmul peak: ([0-9.]+) GFLOP/s", out, re.MULTILINE)
+    assert peak and float(peak.group(1)) > 0, out
+    step = re.search(
+        r"training step: ([0-9.]+) MFLOP per batch of 64 .* reaches ([0-9.]+) GFLOP/s", out
+    )
+    # MLPVAE(10, (256,)): 2*64*(784*256*2 + 256*20*3 + 10*256*3 + 256*784*3) FLOPs
+    assert step and float(step.group(1)) == pytest.approx(131.4, abs=0.05), out
+    fraction = re.search(r"^fraction of matmul peak: ([0-9.]+)$", out, re.MULTILINE)
+    assert fraction, out
+    assert float(fraction.group(1)) == pytest.approx(
+        float(step.group(2)) / float(peak.group(1)), abs=0.006
+    )
 
 
 def test_benchmark_rejects_bad_options():
@@ -80,7 +108,7 @@ def test_benchmark_rejects_bad_options():
 
 
 def test_benchmark_runs_the_conv_model_and_keeps_the_mlp_headline():
-    result = run_bench("--model", "mlp", "--model", "conv", "--n-train", "256")
+    result = run_bench("--model", "mlp", "--model", "conv", "--n-train", "256", "--no-variants")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert re.search(r"^speedup \(conv\): [0-9]+\.[0-9]x$", out, re.MULTILINE), out

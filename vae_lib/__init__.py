@@ -5,9 +5,12 @@ device choice and seeding (device), quick mode (mode), MNIST as tensors
 reference models (models), the training loop (train) and its checkpoints
 (checkpoint), repeated runs and standard errors (stats), the KL weight as a
 beta (beta), a digit classifier that judges images (classifier), AUROC and
-PSNR (metrics), figures (plots) and widgets (widgets).
+PSNR (metrics), figures (plots), widgets (widgets) and in-page explorers
+(explorer), the faster training paths (accel), the training benchmark
+(bench) and the trained models kept for the results chapter (zoo).
 """
 
+from . import accel, bench
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
@@ -51,6 +54,7 @@ from .toy import (
 )
 from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
 from .widgets import latent_explorer
+from .zoo import ModelNotSavedError, load_model, n_parameters, save_model
 
 __version__ = "0.1.0"
 
@@ -114,4 +118,10 @@ __all__ = [
     "repeat_over_seeds",
     "verdict",
     "within_noise",
+    "accel",
+    "bench",
+    "ModelNotSavedError",
+    "load_model",
+    "n_parameters",
+    "save_model",
 ]

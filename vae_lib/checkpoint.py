@@ -88,6 +88,12 @@ def save(
         "history": {"train": history.train, "test": history.test, "seconds": history.seconds},
         "rng": _rng_state(),
     }
+    return atomic_save(payload, path)
+
+
+def atomic_save(payload: dict, path: Path) -> Path:
+    """torch.save(payload) to a temporary file beside ``path``, then rename it over path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
@@ -118,7 +124,8 @@ def load(path: str | os.PathLike) -> dict:
     return payload
 
 
-def _check_matches(path: Path, model: torch.nn.Module, saved: dict) -> None:
+def check_matches(path: Path, model: torch.nn.Module, saved: dict) -> None:
+    """Raise CheckpointError naming what differs when ``saved`` is not ``model``'s state dict."""
     own = model.state_dict()
     missing = sorted(set(own) - set(saved))
     extra = sorted(set(saved) - set(own))
@@ -148,7 +155,7 @@ def restore(
     """Load a checkpoint into ``model``, ``optimizer`` and ``history`` (filled in place)."""
     path = Path(path)
     payload = load(path)
-    _check_matches(path, model, payload["model"])
+    check_matches(path, model, payload["model"])
     model.load_state_dict(payload["model"])
     try:
         optimizer.load_state_dict(payload["optimizer"])
