@@ -116,3 +116,28 @@ def test_benchmark_runs_the_conv_model_and_keeps_the_mlp_headline():
     last = out.strip().splitlines()[-1]
     assert mlp and last == f"speedup: {mlp.group(1)}x", out
     assert_the_two_ways_agree(out, ["mlp", "conv"])
+
+
+def test_step_matmul_seconds_times_exactly_the_products_step_flops_counts():
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    import vae_lib as vl
+
+    class CountMatmulFlops(TorchFunctionMode):
+        flops = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if getattr(func, "__name__", "") in ("matmul", "__matmul__"):
+                a, b = args
+                CountMatmulFlops.flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+            return func(*args, **(kwargs or {}))
+
+    model = vl.MLPVAE(z_dim=3, hidden=(16, 8))
+    with CountMatmulFlops():
+        seconds = vl.bench.step_matmul_seconds(model, 4, torch.device("cpu"))
+    assert seconds > 0
+    # 5 warm-up steps, then 5 timed runs of 50 steps each
+    assert CountMatmulFlops.flops == (5 + 5 * 50) * vl.bench.step_flops(model, 4)
+    conv = vl.ConvVAE(widths=(4, 8, 8, 16, 16), z_dim=2)
+    assert vl.bench.step_matmul_seconds(conv, 4, torch.device("cpu")) is None

@@ -173,3 +173,13 @@ def test_bf16_training_stays_within_one_percent_of_float32(x):
     assert bf16 != plain  # the products really ran in bfloat16
     assert bf16 == pytest.approx(plain, rel=0.01)
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_the_no_cuda_notice_of_torch_compile_is_dropped_and_nothing_else(caplog):
+    import logging
+
+    log = logging.getLogger("torch.utils.cpp_extension")
+    with caplog.at_level(logging.WARNING, logger="torch.utils.cpp_extension"):
+        log.warning("No CUDA runtime is found, using CUDA_HOME='/usr/local'")
+        log.warning("some other warning")
+    assert [r.getMessage() for r in caplog.records] == ["some other warning"]

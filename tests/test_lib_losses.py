@@ -389,3 +389,41 @@ def test_iw_with_shifted_encoder_is_a_lower_bound():
     assert (exact - low_k).mean().item() > 0.3
     assert (exact - high_k).abs().max().item() < 0.1
     assert abs((exact - high_k).mean().item()) < 0.05
+
+
+def test_bernoulli_nll_gradients_match_torch():
+    # vae_lib writes the gradient by hand (sigmoid(l) - x for the logits, -l for the
+    # targets); it must be the gradient of torch's own binary cross-entropy.
+    torch.manual_seed(0)
+    logits = (4 * torch.randn(6, 1, 28, 28)).requires_grad_()
+    x = torch.rand(6, 1, 28, 28).requires_grad_()
+    weights = torch.randn(6)  # a different weight per example, to test the chain rule
+    (vl.bernoulli_nll(logits, x) * weights).sum().backward()
+    ours = logits.grad.clone(), x.grad.clone()
+    logits.grad, x.grad = None, None
+    expected = (
+        torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        .flatten(1)
+        .sum(1)
+    )
+    (expected * weights).sum().backward()
+    torch.testing.assert_close(ours[0], logits.grad, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ours[1], x.grad, atol=1e-6, rtol=1e-5)
+
+
+def test_bernoulli_nll_passes_gradcheck_in_float64():
+    logits = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    x = torch.rand(3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(vl.bernoulli_nll, (logits, x))
+
+
+def test_bernoulli_nll_sums_bfloat16_logits_in_float32():
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(4, 784)).to(torch.bfloat16)
+    x = (torch.rand(4, 784) < 0.3).float()
+    got = vl.bernoulli_nll(logits, x)
+    assert got.dtype == torch.float32
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits.float(), x, reduction="none"
+    ).sum(1)
+    torch.testing.assert_close(got, expected, atol=1e-3, rtol=1e-5)

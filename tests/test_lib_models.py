@@ -1,5 +1,7 @@
 """vae_lib.models: shapes, ranges and clear errors of the shared models."""
 
+import math
+
 import pytest
 import torch
 
@@ -40,6 +42,23 @@ def test_conv_vae_says_how_to_fix_28x28_input():
         model(torch.rand(2, 1, 28, 28))
 
 
+def test_padded_conv_vae_pads_the_input_and_crops_the_logits():
+    torch.manual_seed(0)
+    model = vl.PaddedConvVAE(widths=(4, 8, 8, 16, 16), z_dim=3).eval()
+    x = torch.rand(5, 1, 28, 28)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    assert padded[..., 2:30, 2:30].equal(x) and padded[..., :2, :].abs().sum() == 0
+    with torch.no_grad():
+        for a, b in zip(model.encode(x), model.net.encode(padded)):
+            assert torch.equal(a, b)
+        z = torch.randn(5, 3)
+        full = model.net.decode(z)
+        assert full.shape == (5, 1, 32, 32)
+        assert torch.equal(model.decode(z), full[..., 2:30, 2:30])
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        model.encode(torch.rand(2, 1, 32, 32))
+
+
 # ------------------------------------------------------------- forward samples z
 # forward must decode a reparameterised sample z = mu + sigma * eps, not the mean mu. The
 # models stay in train mode: a fresh ConvVAE in eval mode barely reacts to z (BatchNorm's
@@ -53,7 +72,13 @@ def _mlp():
     return vl.MLPVAE(z_dim=4, hidden=(16,)), torch.rand(8, 1, 28, 28)
 
 
-MODELS = pytest.mark.parametrize("make", [_conv, _mlp], ids=["ConvVAE", "MLPVAE"])
+def _padded():
+    return vl.PaddedConvVAE(widths=(4, 8, 8, 16, 16), z_dim=6), torch.rand(8, 1, 28, 28)
+
+
+MODELS = pytest.mark.parametrize(
+    "make", [_conv, _mlp, _padded], ids=["ConvVAE", "MLPVAE", "PaddedConvVAE"]
+)
 
 
 @MODELS
@@ -99,7 +124,10 @@ def test_forward_with_a_tiny_variance_decodes_the_mean(make):
     torch.manual_seed(0)
     model, x = make()
     model.train()
-    stats = model.to_stats if isinstance(model, vl.ConvVAE) else model.encoder[-1]
+    if isinstance(model, vl.PaddedConvVAE):
+        stats = model.net.to_stats
+    else:
+        stats = model.to_stats if isinstance(model, vl.ConvVAE) else model.encoder[-1]
     z_dim = model.z_dim
     with torch.no_grad():
         stats.weight[z_dim:] = 0.0  # logvar = -40: sigma = 2e-9, so z = mu to float precision
@@ -110,3 +138,52 @@ def test_forward_with_a_tiny_variance_decodes_the_mean(make):
         # ...while a unit-variance draw around the same mu decodes to something else.
         far = model.decode(mu + torch.randn_like(mu))
         assert (far - out).abs().max() > 1e-3
+
+
+# ------------------------------------------------------------------ the CVAE
+def test_cvae_shapes_and_the_fixed_prior():
+    torch.manual_seed(0)
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    for learned in (True, False):
+        model = vl.CVAE(z_dim=4, hidden=32, learned_prior=learned)
+        logits, mu, logvar, mu_p, logvar_p = model(x, y)
+        assert logits.shape == x.shape and mu.shape == logvar.shape == (6, 4)
+        assert mu_p.shape == logvar_p.shape == (6, 4)
+        assert model.decode(torch.randn(6, 4), y).shape == x.shape
+        if not learned:
+            assert mu_p.abs().sum() == 0 and logvar_p.abs().sum() == 0
+        else:  # the prior depends on the label
+            assert (mu_p[0] - mu_p[1]).abs().max() > 1e-4
+
+
+def _direct_conditional_iw(model, x, label, k):
+    """log p(x | y = label) from the formula, with vl.iw_log_likelihood's draws."""
+    y = torch.full((len(x),), label)
+    mu, logvar = model.encode(x, y)
+    mu_p, logvar_p = model.prior(y)
+    eps = torch.randn((k,) + tuple(mu.shape))
+    z = mu + torch.exp(0.5 * logvar) * eps
+    normal = torch.distributions.Normal
+    log_q = normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
+    log_prior = normal(mu_p, torch.exp(0.5 * logvar_p)).log_prob(z).sum(-1)
+    logits = model.decode(z.reshape(-1, mu.shape[1]), y.repeat(k))
+    log_lik = vl.bernoulli_log_likelihood(logits, x.repeat(k, 1, 1, 1)).view(k, len(x))
+    return torch.logsumexp(log_lik + log_prior - log_q, dim=0) - math.log(k)
+
+
+@pytest.mark.parametrize("learned", [True, False])
+def test_cvae_given_label_gives_the_conditional_importance_weighted_bound(learned):
+    torch.manual_seed(0)
+    model = vl.CVAE(z_dim=3, hidden=16, learned_prior=learned).eval()
+    if learned:  # a prior far from N(0, I), so that forgetting to whiten shows
+        with torch.no_grad():
+            model.prior_net[-1].bias.copy_(torch.tensor([2.0, -1.0, 0.5, -1.5, 1.0, 0.3]))
+    x = (torch.rand(5, 1, 28, 28) < 0.3).float()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        direct = _direct_conditional_iw(model, x, 7, k=30)
+        torch.manual_seed(1)
+        library = vl.iw_log_likelihood(vl.CVAEGivenLabel(model, 7), x, k=30, chunk=5)
+    torch.testing.assert_close(library, direct, atol=2e-3, rtol=1e-5)
+    with pytest.raises(ValueError, match="label must be in 0..9"):
+        vl.CVAEGivenLabel(model, 10)

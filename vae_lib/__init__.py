@@ -30,7 +30,7 @@ from .losses import (
 )
 from .metrics import auroc, psnr, roc_curve
 from .mode import choose, quick_mode
-from .models import MLPVAE, ConvVAE
+from .models import CVAE, MLPVAE, ConvVAE, CVAEGivenLabel, PaddedConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
 from .stats import (
     Estimate,
@@ -79,7 +79,10 @@ __all__ = [
     "choose",
     "quick_mode",
     "ConvVAE",
+    "CVAE",
+    "CVAEGivenLabel",
     "MLPVAE",
+    "PaddedConvVAE",
     "latent_grid",
     "plot_history",
     "plot_latent_scatter",

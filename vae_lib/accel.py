@@ -16,6 +16,7 @@ not support it (an old torch, Apple MPS, Windows without a C++ compiler).
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Callable
 
@@ -58,6 +59,23 @@ def bf16_supported(device: torch.device | str) -> bool:
 def autocast(device: torch.device, enabled: bool):
     """A bfloat16 autocast context for ``device`` (a no-op when not enabled)."""
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+class _NoCudaNotice(logging.Filter):
+    """Drops torch's "No CUDA runtime is found, using CUDA_HOME=..." notice.
+
+    torch.compile logs it once on machines without a GPU when its C++
+    toolchain loads; it is true and irrelevant to a CPU run, and it would
+    otherwise show in every notebook that compiles.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No CUDA runtime is found")
+
+
+_cpp_extension_log = logging.getLogger("torch.utils.cpp_extension")
+if not any(isinstance(f, _NoCudaNotice) for f in _cpp_extension_log.filters):
+    _cpp_extension_log.addFilter(_NoCudaNotice())
 
 
 class CompiledLoss:

@@ -129,3 +129,120 @@ class ConvVAE(nn.Module):
     def forward(self, x: torch.Tensor):
         mu, logvar = self.encode(x)
         return self.decode(reparameterize(mu, logvar)), mu, logvar
+
+
+class PaddedConvVAE(nn.Module):
+    """Chapter 3's ``ConvVAE`` with Bernoulli logits on (B, 1, 28, 28) images.
+
+    The encoder sees the image padded by 2 pixels on each side to 32x32; the
+    decoder's 32x32 logits are cropped back to 28x28, so the model assigns a
+    probability to the same 784 pixels as ``MLPVAE``.
+    encode: x (B, 1, 28, 28) -> mu, logvar, each (B, z_dim)
+    decode: z (B, z_dim) -> logits (B, 1, 28, 28)
+    forward: x -> (logits, mu, logvar), z drawn by the reparameterisation.
+    """
+
+    def __init__(self, widths: Sequence[int] = (8, 16, 32, 64, 128), z_dim: int = 10):
+        super().__init__()
+        self.net = ConvVAE(widths, z_dim=z_dim, head="logits")
+        self.z_dim = z_dim
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(
+                f"PaddedConvVAE expects MNIST-sized images (B, 1, 28, 28); got {tuple(x.shape)}."
+            )
+        return self.net.encode(nn.functional.pad(x, (2, 2, 2, 2)))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.decode(z)[..., 2:30, 2:30]
+
+    def forward(self, x: torch.Tensor):
+        mu, logvar = self.encode(x)
+        return self.decode(reparameterize(mu, logvar)), mu, logvar
+
+
+def one_hot(y: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+    """Integer labels (B,) -> float one-hot vectors (B, n_classes)."""
+    return nn.functional.one_hot(y, n_classes).float()
+
+
+class CVAE(nn.Module):
+    """Chapter 5's conditional VAE: q(z|x,y), p(x|z,y) and a prior p(z|y).
+
+    One hidden layer of ``hidden`` units in each network; the label enters
+    every network as a one-hot vector. ``learned_prior=False`` fixes the
+    prior at N(0, I) for every label.
+    encode: x (B, 1, 28, 28), y (B,) -> mu, logvar, each (B, z_dim)
+    prior: y (B,) -> mu, logvar of p(z|y), each (B, z_dim)
+    decode: z (B, z_dim), y (B,) -> Bernoulli logits (B, 1, 28, 28)
+    forward: x, y -> (logits, mu, logvar, prior mu, prior logvar)
+    """
+
+    n_classes = 10
+
+    def __init__(self, z_dim: int = 10, hidden: int = 256, learned_prior: bool = True):
+        super().__init__()
+        self.z_dim = z_dim
+        self.encoder = _mlp([784 + self.n_classes, hidden, 2 * z_dim])
+        self.decoder = _mlp([z_dim + self.n_classes, hidden, 784])
+        self.prior_net = _mlp([self.n_classes, hidden, 2 * z_dim]) if learned_prior else None
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.cat([x.flatten(start_dim=1), one_hot(y, self.n_classes)], dim=1)
+        mu, logvar = self.encoder(h).chunk(2, dim=1)
+        return mu, logvar
+
+    def prior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.prior_net is None:
+            zeros = torch.zeros(len(y), self.z_dim, device=y.device)
+            return zeros, zeros
+        mu, logvar = self.prior_net(one_hot(y, self.n_classes)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([z, one_hot(y, self.n_classes)], dim=1)
+        return self.decoder(h).view(-1, 1, 28, 28)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor):
+        mu, logvar = self.encode(x, y)
+        return self.decode(reparameterize(mu, logvar), y), mu, logvar, *self.prior(y)
+
+
+class CVAEGivenLabel(nn.Module):
+    """A CVAE with every label set to ``label``, in whitened codes, prior N(0, I).
+
+    u = (z - mu_p) / sigma_p with (mu_p, log sigma_p^2) = prior(label). In u
+    the prior is N(0, I), the encoder's Gaussian has mean (mu - mu_p) / sigma_p
+    and log-variance logvar - log sigma_p^2, and decode maps u back to z first.
+    The change of variables scales prior and encoder densities alike, so
+    ``vl.iw_log_likelihood(CVAEGivenLabel(model, d), x)`` estimates
+    log p(x | y = d) (nats per image) with any chunking.
+    model: ``vl.CVAE``, or any module with its encode(x, y), prior(y) and
+    decode(z, y) (chapter 5's own class).
+    encode: x (B, 1, 28, 28) -> mu_u, logvar_u, each (B, z_dim)
+    decode: u (B, z_dim) -> logits (B, 1, 28, 28)
+    """
+
+    def __init__(self, model: CVAE, label: int):
+        super().__init__()
+        n_classes = getattr(model, "n_classes", CVAE.n_classes)
+        if not 0 <= int(label) < n_classes:
+            raise ValueError(f"label must be in 0..{n_classes - 1}, got {label!r}.")
+        self.model, self.label = model, int(label)
+
+    def _labels(self, n: int, device) -> torch.Tensor:
+        return torch.full((n,), self.label, dtype=torch.long, device=device)
+
+    def _prior(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.prior(self._labels(1, device))  # (1, z_dim) each
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.model.encode(x, self._labels(len(x), x.device))
+        mu_p, logvar_p = self._prior(x.device)
+        return (mu - mu_p) * torch.exp(-0.5 * logvar_p), logvar - logvar_p
+
+    def decode(self, u: torch.Tensor) -> torch.Tensor:
+        mu_p, logvar_p = self._prior(u.device)
+        z = mu_p + torch.exp(0.5 * logvar_p) * u
+        return self.model.decode(z, self._labels(len(u), u.device))

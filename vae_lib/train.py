@@ -268,12 +268,14 @@ def fit(
             model.train()
             started = time.perf_counter()
             order = torch.randperm(n, device=device)
-            sums: dict = {}
-            first_bad = torch.full((), -1, device=device, dtype=torch.long)
+            # One row per step of every loss term, filled on the device (one
+            # stack and one copy per step) and read at the sync points.
+            record = None
+            checked = 0  # steps whose losses have been checked for NaN
             for step in range(steps):
                 idx = order[step * batch_size : (step + 1) * batch_size]
-                xb = x_train[idx]
-                yb = None if y_train is None else y_train[idx]
+                xb = x_train.index_select(0, idx)
+                yb = None if y_train is None else y_train.index_select(0, idx)
                 # Only the very first batch pays for the syncing input checks.
                 first = epoch == first_epoch and step == 0
                 with checks(first), accel.autocast(device, bf16):
@@ -283,26 +285,38 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 optimizer.step()
-                for name, value in terms.items():
-                    sums[name] = sums.get(name, 0.0) + value.detach().float() * len(idx)
-                bad_now = ~torch.isfinite(terms["loss"].detach()) & (first_bad < 0)
-                first_bad = torch.where(bad_now, torch.full_like(first_bad, step + 1), first_bad)
+                if record is None:
+                    names = list(terms)
+                    record = torch.empty(steps, len(names), device=device)
+                elif len(terms) != len(names) or any(a != b for a, b in zip(terms, names)):
+                    raise TypeError(
+                        f"loss_fn returned the terms {list(terms)} at step {step + 1} "
+                        f"but {names} at the first step; return the same terms every step."
+                    )
+                record[step] = torch.stack([value.detach().float() for value in terms.values()])
                 bar.update(1)
                 if (step + 1) % sync_every == 0 or step + 1 == steps:
-                    if first_bad.item() >= 0:
+                    losses = record[checked : step + 1, 0]
+                    bad = (~torch.isfinite(losses)).nonzero()
+                    if len(bad):  # one sync
+                        bad_step = checked + int(bad[0, 0]) + 1
                         model.load_state_dict(snapshot)
                         optimizer.load_state_dict(optimizer_snapshot)
                         raise NonFiniteLossError(
                             f"The loss became NaN or infinite in epoch {epoch} at step "
-                            f"{first_bad.item()} of {steps}. The model's weights were put "
+                            f"{bad_step} of {steps}. The model's weights were put "
                             f"back to the start of epoch {epoch}. Common causes: a learning "
                             "rate that is too high, log of 0 in a hand-written loss, or "
                             "inputs outside the range the likelihood expects."
                         )
-                    seen = min((step + 1) * batch_size, n)
-                    bar.set_postfix(loss=f"{(sums['loss'] / seen).item():.2f}")
+                    checked = step + 1
+                    bar.set_postfix(loss=f"{record[: step + 1, 0].mean().item():.2f}")
             seconds = time.perf_counter() - started
-            train_terms = {k: (v / n).item() for k, v in sums.items()}
+            # Batch means weighted by batch size: every batch is full but the last.
+            weights = torch.full((steps, 1), float(batch_size), device=device)
+            weights[-1] = n - (steps - 1) * batch_size
+            means = ((record * weights).sum(0) / n).tolist()
+            train_terms = dict(zip(names, means))
             test_terms = None
             if x_test is not None:
                 test_terms = evaluate(model, loss_fn, x_test, y_test, transform=transform)
