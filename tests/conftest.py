@@ -22,6 +22,17 @@ os.environ.setdefault("VAE_PROGRESS", "text")
 # asserts are tuned to CPU arithmetic: tests run on the CPU even where a GPU is
 # present (CUDA is hidden from this process and from the notebooks' kernels).
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
+# The suite runs in pytest-xdist workers (pyproject.toml: -n 2). Each worker, and
+# every kernel or subprocess it starts, gets an equal share of the cores: two
+# torch processes with two OpenMP threads each on two cores run many times slower
+# than one thread each.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = _THREADS
+    if "torch" in sys.modules:  # imported before this file: set it there too
+        sys.modules["torch"].set_num_threads(int(_THREADS))
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash
