@@ -18,16 +18,14 @@ from pathlib import Path
 import nbformat
 from colab_cell import TAG as COLAB_TAG
 
+from vae_lib.checkpoint import library_sha256
+
 ROOT = Path(__file__).resolve().parents[1]
 METADATA_KEY = "vae_book"
 
 
 def vae_lib_hash(root: Path = ROOT) -> str:
-    digest = hashlib.sha256()
-    for path in sorted((root / "vae_lib").rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return library_sha256(root / "vae_lib")
 
 
 def code_hash(notebook: nbformat.NotebookNode) -> str:

@@ -33,7 +33,10 @@ def test_training_leaves_the_callers_random_stream_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path):
+@pytest.fixture
+def small_cached_classifier(monkeypatch, tmp_path):
+    """digit_classifier on 512 training images (one epoch), cached in tmp_path;
+    returns the list of training-set sizes it trained on, one per training."""
     monkeypatch.setenv("VAE_LIB_DATA", str(tmp_path))
     monkeypatch.setattr(vl.classifier, "_CACHE", {})
     calls = []
@@ -49,8 +52,14 @@ def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path):
         "load_mnist",
         lambda device=None: vl.load_mnist(device, 512, 128, download=False),
     )
+    return calls
+
+
+def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path, small_cached_classifier):
+    calls = small_cached_classifier
     first = vl.digit_classifier("cpu", progress=False)
-    assert calls == [512] and list(tmp_path.glob("digit_classifier_512_128.pt"))
+    version = vl.checkpoint.library_sha256()[:12]
+    assert calls == [512] and (tmp_path / f"digit_classifier_512_128_{version}.pt").is_file()
     monkeypatch.setattr(vl.classifier, "_CACHE", {})
     second = vl.digit_classifier("cpu", progress=False)
     assert calls == [512]  # loaded, not trained again
@@ -58,6 +67,40 @@ def test_digit_classifier_caches_on_disk(monkeypatch, tmp_path):
         torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values())
     )
     assert second.test_accuracy == first.test_accuracy
+
+
+def test_a_classifier_cached_by_another_vae_lib_is_trained_afresh_and_replaced(
+    monkeypatch, tmp_path, small_cached_classifier
+):
+    calls = small_cached_classifier
+    monkeypatch.setattr(vl.classifier, "library_sha256", lambda: "a" * 64)
+    vl.digit_classifier("cpu", progress=False)
+    assert (tmp_path / f"digit_classifier_512_128_{'a' * 12}.pt").is_file()
+    # the unversioned name of vae_lib 0.1.0's cache, and another data size's file
+    (tmp_path / "digit_classifier_512_128.pt").write_bytes(b"old")
+    other_size = tmp_path / f"digit_classifier_512_1280_{'b' * 12}.pt"
+    other_size.write_bytes(b"other")
+
+    monkeypatch.setattr(vl.classifier, "_CACHE", {})
+    monkeypatch.setattr(vl.classifier, "library_sha256", lambda: "c" * 64)
+    vl.digit_classifier("cpu", progress=False)
+    assert calls == [512, 512]  # the library changed: trained again, not loaded
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"digit_classifier_512_128_{'c' * 12}.pt", other_size.name]
+    )  # the older copies are gone, another size's file and no temporary file is left
+
+
+def test_library_hash_covers_every_source_file(tmp_path):
+    package = tmp_path / "vae_lib"
+    package.mkdir()
+    (package / "a.py").write_text("x = 1\n")
+    first = vl.checkpoint.library_sha256(package)
+    assert first == vl.checkpoint.library_sha256(package)
+    (package / "b.py").write_text("")
+    second = vl.checkpoint.library_sha256(package)
+    (package / "a.py").write_text("x = 2\n")
+    assert len({first, second, vl.checkpoint.library_sha256(package)}) == 3
+    assert len(vl.checkpoint.library_sha256()) == 64  # the installed package by default
 
 
 def test_classifier_refuses_wrong_shapes_and_ranges():

@@ -17,6 +17,7 @@ save leaves the previous checkpoint as it was.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -89,6 +90,21 @@ def save(
         "rng": _rng_state(),
     }
     return atomic_save(payload, path)
+
+
+def library_sha256(folder: str | os.PathLike | None = None) -> str:
+    """Hex SHA-256 over a vae_lib source tree (each .py file's path and bytes).
+
+    folder: the package folder; by default this installed vae_lib. The hash ties
+    a result to the code that made it: the stored outputs of a chapter
+    (scripts/notebook_hash.py) and the cached digit classifier carry it.
+    """
+    folder = Path(__file__).resolve().parent if folder is None else Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def atomic_save(payload: dict, path: Path) -> Path:

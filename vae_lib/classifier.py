@@ -10,16 +10,22 @@ reaches about 98.8% on the test set (its accuracy is printed and kept as
 
 ``digit_classifier()`` trains it once and caches the weights in the data
 cache folder (``vae_lib.data.default_root()``), so the chapters of one
-``make execute`` run share it. In quick mode it trains on quick mode's smaller
-data, and is correspondingly weaker.
+``make execute`` run share it. The cache file's name carries a hash of
+vae_lib's source: after any change to the library the classifier is trained
+afresh, so no chapter judges images with weights an older recipe made. In
+quick mode it trains on quick mode's smaller data, and is correspondingly
+weaker.
 """
 
 from __future__ import annotations
+
+import re
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import atomic_save, library_sha256
 from .checks import check_unit_range
 from .data import default_root, load_mnist
 from .device import get_device
@@ -129,13 +135,16 @@ def digit_classifier(device=None, cache: bool = True, progress: bool = True) -> 
 
     Trained on ``load_mnist()`` (all 60,000 images in full mode, quick mode's
     subset under tests) for three epochs with seed 0; the weights are kept in
-    memory and in ``default_root()`` so the next chapter loads them. Its
-    ``test_accuracy`` is the share of the (full or quick) test set it labels right.
+    memory and in ``default_root()`` so the next chapter loads them, in a file
+    named after the data sizes and vae_lib's source hash (a cached classifier
+    from another version of the library is replaced). Its ``test_accuracy`` is
+    the share of the (full or quick) test set it labels right.
     """
     device = torch.device(device) if device is not None else get_device()
     data = load_mnist(device=device)
     key = (len(data.x_train), len(data.x_test))
-    path = default_root() / f"digit_classifier_{key[0]}_{key[1]}.pt"
+    stem = f"digit_classifier_{key[0]}_{key[1]}"
+    path = default_root() / f"{stem}_{library_sha256()[:12]}.pt"
     model = _CACHE.get(key)
     if model is None and cache and path.is_file():
         try:
@@ -147,11 +156,12 @@ def digit_classifier(device=None, cache: bool = True, progress: bool = True) -> 
             model = None
     if model is None:
         model = train_digit_classifier(data, progress=progress)
-        if cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save({"state": model.state_dict(), "test_accuracy": model.test_accuracy}, tmp)
-            tmp.replace(path)
+        if cache:  # a private temporary file: notebooks running at once cannot clash
+            payload = {"state": model.state_dict(), "test_accuracy": model.test_accuracy}
+            atomic_save(payload, path)
+            for older in path.parent.glob(f"{stem}*.pt"):  # from other versions of vae_lib
+                if older != path and re.fullmatch(rf"{stem}(_[0-9a-f]{{12}})?\.pt", older.name):
+                    older.unlink(missing_ok=True)
     model = model.to(device).eval()
     _CACHE[key] = model
     return model
