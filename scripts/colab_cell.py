@@ -1,4 +1,4 @@
-"""The canonical first code cell of every chapter: install vae_lib in Colab.
+"""The canonical first code cell of every notebook: install vae_lib in Colab.
 
 The cell is made from ``repository.url`` and ``repository.release`` in
 ``_config.yml`` (the one place the repository and the release are named). In
@@ -14,10 +14,11 @@ The release tag must be ``v`` + the package version, which is written twice:
 says where they disagree; the check and ``--write`` refuse to go on until they
 agree (CONTRIBUTING.md, "Cutting a release").
 
-    python scripts/colab_cell.py            # check every chapter; exit 1 if one differs
-    python scripts/colab_cell.py --write    # put the cell first in every chapter
+    python scripts/colab_cell.py            # check every notebook; exit 1 if one differs
+    python scripts/colab_cell.py --write    # put the cell first in every notebook
 
-``tests/test_notebook_conventions.py`` checks every chapter against
+Every notebook is every chapter (``chapters/``) and every deep dive
+(``deep_dives/``). ``tests/test_notebook_conventions.py`` checks each against
 ``canonical_source()`` and the versions against each other. The cell is left
 out of the stored-output hash (``scripts/notebook_hash.py``), so ``--write``
 needs no ``make execute``.
@@ -141,6 +142,15 @@ def is_canonical(cell) -> bool:
     )
 
 
+NOTEBOOK_FOLDERS = ("chapters", "deep_dives")
+"""Where the book's notebooks live, in the order they are listed and executed."""
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    """Every notebook of the book: the chapters, then the deep dives (each carries the cell)."""
+    return [p for folder in NOTEBOOK_FOLDERS for p in sorted((root / folder).glob("*.ipynb"))]
+
+
 def write(path: Path) -> bool:
     """Make the canonical cell the first code cell of ``path``; True if changed."""
     nb = nbformat.read(path, as_version=4)
@@ -161,7 +171,7 @@ def write(path: Path) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--write", action="store_true", help="insert or update the cell in every chapter"
+        "--write", action="store_true", help="insert or update the cell in every notebook"
     )
     args = parser.parse_args(argv)
     problems = release_problems()
@@ -174,9 +184,8 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
-    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
     wrong = []
-    for path in chapters:
+    for path in notebooks():
         if args.write:
             if write(path):
                 print(f"updated {path.relative_to(ROOT)}")

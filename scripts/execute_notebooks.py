@@ -1,6 +1,6 @@
-"""Run chapter notebooks top to bottom in full mode and store their outputs.
+"""Run the book's notebooks top to bottom in full mode and store their outputs.
 
-    python scripts/execute_notebooks.py                 # every chapter
+    python scripts/execute_notebooks.py                 # every chapter, then every deep dive
     python scripts/execute_notebooks.py chapters/02_mlp_vae.ipynb
 
 This is the only way stored outputs are made. Each notebook gets, in its
@@ -21,7 +21,8 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_hash import METADATA_KEY, ROOT, notebook_hashes  # noqa: E402
+from colab_cell import notebooks as book_notebooks  # noqa: E402
+from notebook_hash import METADATA_KEY, notebook_hashes  # noqa: E402
 
 
 def machine_description() -> str:
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = parser.parse_args()
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
+    notebooks = args.notebooks or book_notebooks()
     # Full mode, text progress bars (so the HTML shows their final state).
     os.environ["VAE_QUICK"] = "0"
     os.environ["VAE_PROGRESS"] = "text"

@@ -35,8 +35,11 @@ if _WORKERS > 1:
         sys.modules["torch"].set_num_threads(int(_THREADS))
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash
+sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash, reading_time
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+DEEP_DIVES = sorted((ROOT / "deep_dives").glob("*.ipynb"))
+NOTEBOOKS = CHAPTERS + DEEP_DIVES
+"""Every notebook of the book: the chapters, then the deep dives (CONTRIBUTING.md)."""
 
 
 @pytest.fixture(scope="session")

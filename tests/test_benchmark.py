@@ -1,10 +1,12 @@
-"""The training benchmark runs end to end on a tiny configuration (about 10 s on a CPU).
+"""The training benchmark (vae_lib.bench and its command line) on tiny sizes.
 
-Both ways must also reach the same last-epoch loss: they train the same model the same way.
+These check that it works, not how fast: both ways must reach the same
+last-epoch loss, because they train the same model the same way.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -12,9 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+import vae_lib as vl
+from vae_lib import bench
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
-
+CPU = torch.device("cpu")
 
 LOSS_RTOL = 0.05
 """How far apart the two ways' last-epoch mean losses may be, relative to the seed way's.
@@ -25,104 +31,77 @@ by well under 1% here (0.4% on 2,048 images). A loop that does not train, or tha
 averages over steps instead of images, is off by far more."""
 
 
-def run_bench(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")  # the machine is shared; one thread
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600
-    )
+def assert_the_ways_agree(report: bench.BenchReport) -> None:
+    seed = report.timings["seed"].loss
+    for way, timing in report.timings.items():
+        assert abs(timing.loss - seed) <= LOSS_RTOL * abs(seed), f"{way}:\n{report}"
 
 
-def last_epoch_losses(out: str) -> dict:
-    """{benchmark name: (seed way's, vae_lib way's last-epoch loss)} from the printed report."""
-    parts = re.split(r"^\[(\w+)\] ", out, flags=re.MULTILINE)
-    losses = {}
-    for name, body in zip(parts[1::2], parts[2::2]):
-        found = dict(
-            re.findall(
-                r"^\s*(seed|vae_lib) way \(.*, last-epoch loss (-?[0-9.]+) ", body, re.MULTILINE
-            )
-        )
-        assert set(found) == {"seed", "vae_lib"}, f"[{name}] lacks a last-epoch loss:\n{out}"
-        losses[name] = (float(found["seed"]), float(found["vae_lib"]))
-    return losses
+@pytest.fixture(scope="module")
+def mlp_report() -> bench.BenchReport:
+    return bench.measure(bench.MLP, n_train=2048, variants=False, device=CPU)
 
 
-def variant_losses(out: str) -> dict:
-    """{variant label: last-epoch loss} of fit's faster paths, all benchmarks together."""
-    found = re.findall(
-        r"^\s*vae_lib way, ([\w +-]+): .*, last-epoch loss (-?[0-9.]+) ", out, re.MULTILINE
-    )
-    return {label: float(loss) for label, loss in found}
-
-
-def assert_the_two_ways_agree(out: str, names: list) -> None:
-    losses = last_epoch_losses(out)
-    assert sorted(losses) == sorted(names), out
-    for name, (seed, lib) in losses.items():
-        assert abs(lib - seed) <= LOSS_RTOL * abs(seed), (
-            f"[{name}] last-epoch losses differ by more than {LOSS_RTOL:.0%}: seed way "
-            f"{seed}, vae_lib way {lib}\n{out}"
-        )
-
-
-def test_benchmark_reports_both_ways_and_a_final_speedup():
-    result = run_bench("--n-train", "2048")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    for way in ("seed way", "vae_lib way"):
-        match = re.search(rf"^\s*{way}\b.*?([0-9.]+) samples/s", out, re.MULTILINE)
-        assert match, f"no samples/s figure for the {way}:\n{out}"
-        assert float(match.group(1)) > 0
-    assert re.search(r"^speedup \(mlp\): [0-9]+\.[0-9]x$", out, re.MULTILINE), out
-    last = out.strip().splitlines()[-1]
-    match = re.fullmatch(r"speedup: ([0-9]+\.[0-9])x", last)
-    assert match, f"last line is not 'speedup: N.Nx': {last!r}"
-    assert float(match.group(1)) > 0
-    assert_the_two_ways_agree(out, ["mlp"])
-    seed, lib = last_epoch_losses(out)["mlp"]
-    assert 100 < lib < 500  # nats per image after one epoch: trained, but not implausibly well
-    # fit's faster paths train the same model as well (compile draws other noise).
-    variants = variant_losses(out)
-    assert "compile" in variants, out
-    for label, loss in variants.items():
-        assert abs(loss - lib) <= LOSS_RTOL * lib, f"{label}: {loss} against {lib}\n{out}"
-    # The hardware's limit, measured in the same run, and the step's share of it.
-    peak = re.search(r"^matmul peak: ([0-9.]+) GFLOP/s", out, re.MULTILINE)
-    assert peak and float(peak.group(1)) > 0, out
-    step = re.search(
-        r"training step: ([0-9.]+) MFLOP per batch of 64 .* reaches ([0-9.]+) GFLOP/s", out
-    )
+def test_measure_reports_both_ways_and_the_peak(mlp_report):
+    report = mlp_report
+    assert list(report.timings) == ["seed", "fit"]
+    for timing in report.timings.values():
+        assert len(timing.seconds) == 1 and timing.samples_per_s > 0
+        assert timing.compile_s is None
+    assert report.speedup("seed") == 1.0 and report.speedup() > 0
+    assert_the_ways_agree(report)
+    assert 100 < report.timings["fit"].loss < 500  # nats per image after one epoch
     # MLPVAE(10, (256,)): 2*64*(784*256*2 + 256*20*3 + 10*256*3 + 256*784*3) FLOPs
-    assert step and float(step.group(1)) == pytest.approx(131.4, abs=0.05), out
-    fraction = re.search(r"^fraction of matmul peak: ([0-9.]+)$", out, re.MULTILINE)
-    assert fraction, out
-    assert float(fraction.group(1)) == pytest.approx(
-        float(step.group(2)) / float(peak.group(1)), abs=0.006
-    )
+    assert report.step_flops / 1e6 == pytest.approx(131.4, abs=0.05)
+    assert report.peak_flops > 0 and 0 < report.ceiling
+    assert 0 < report.fraction_of_peak() < report.ceiling
 
 
-def test_benchmark_rejects_bad_options():
-    result = run_bench("--n-train", "0")
-    assert result.returncode == 2
-    assert "--n-train must be at least 1" in result.stderr
+def test_the_report_prints_in_a_few_lines(mlp_report):
+    text = str(mlp_report)
+    assert len(text.splitlines()) <= 15
+    assert text.splitlines()[0] == mlp_report.environment
+    assert re.search(r"^seed .* 1\.0x", text, re.MULTILINE), text
+    assert re.search(r"^fit .*x +0\.\d\d +\d+\.\d{3}$", text, re.MULTILINE), text
 
 
-def test_benchmark_runs_the_conv_model_and_keeps_the_mlp_headline():
-    result = run_bench("--model", "mlp", "--model", "conv", "--n-train", "256", "--no-variants")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    assert re.search(r"^speedup \(conv\): [0-9]+\.[0-9]x$", out, re.MULTILINE), out
-    mlp = re.search(r"^speedup \(mlp\): ([0-9]+\.[0-9])x$", out, re.MULTILINE)
-    last = out.strip().splitlines()[-1]
-    assert mlp and last == f"speedup: {mlp.group(1)}x", out
-    assert_the_two_ways_agree(out, ["mlp", "conv"])
+def test_measure_times_the_conv_model():
+    report = bench.measure(bench.CONV, n_train=256, variants=False, device=CPU)
+    assert report.step_flops is None and report.fraction_of_peak() is None
+    assert_the_ways_agree(report)
+
+
+def test_the_channels_last_path_trains_the_same_model():
+    torch.manual_seed(0)
+    initial = bench.CONV.make_model()
+    x = vl.load_mnist(n_train=128, n_test=10, download=False).x_train
+    losses = []
+    for channels_last in (False, True):
+        vl.seed_everything(1)
+        fit = bench.fit_way(
+            initial, bench.CONV.loss_fn, x, epochs=1, batch_size=64, channels_last=channels_last
+        )
+        losses.append(fit)
+    assert losses[1] == pytest.approx(losses[0], rel=1e-3)
+
+
+def test_fit_options_list_the_faster_paths():
+    assert bench.fit_options(bench.MLP, CPU, variants=False) == {"fit": {}}
+    mlp = bench.fit_options(bench.MLP, CPU)
+    assert mlp["fit, compile"] == {"compile": True}
+    assert not any("channels-last" in way for way in mlp)
+    conv = bench.fit_options(bench.CONV, CPU)
+    assert conv["fit, channels-last"] == {"channels_last": True}
+    assert ("fit, bf16" in conv) == vl.accel.bf16_supported(CPU)
+
+
+def test_measure_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n_train must be a positive integer"):
+        bench.measure(n_train=0)
 
 
 def test_step_matmul_seconds_times_exactly_the_products_step_flops_counts():
-    import torch
     from torch.overrides import TorchFunctionMode
-
-    import vae_lib as vl
 
     class CountMatmulFlops(TorchFunctionMode):
         flops = 0
@@ -135,9 +114,39 @@ def test_step_matmul_seconds_times_exactly_the_products_step_flops_counts():
 
     model = vl.MLPVAE(z_dim=3, hidden=(16, 8))
     with CountMatmulFlops():
-        seconds = vl.bench.step_matmul_seconds(model, 4, torch.device("cpu"))
+        seconds = bench.step_matmul_seconds(model, 4, CPU)
     assert seconds > 0
     # 5 warm-up steps, then 5 timed runs of 50 steps each
-    assert CountMatmulFlops.flops == (5 + 5 * 50) * vl.bench.step_flops(model, 4)
+    assert CountMatmulFlops.flops == (5 + 5 * 50) * bench.step_flops(model, 4)
     conv = vl.ConvVAE(widths=(4, 8, 8, 16, 16), z_dim=2)
-    assert vl.bench.step_matmul_seconds(conv, 4, torch.device("cpu")) is None
+    assert bench.step_matmul_seconds(conv, 4, CPU) is None
+
+
+# ------------------------------------------------------------------ the command line
+def test_the_command_line_prints_the_report():
+    env = dict(os.environ, OMP_NUM_THREADS="1")  # the machine is shared; one thread
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--n-train", "256", "--no-variants"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert re.search(r"^\[mlp\] ", out, re.MULTILINE), out
+    assert re.search(r"^way +s +samples/s", out, re.MULTILINE), out
+    assert re.search(r"^fit .*x", out, re.MULTILINE), out
+    assert re.fullmatch(r"speedup: [0-9]+\.[0-9]x", out.strip().splitlines()[-1]), out
+
+
+def test_the_command_line_rejects_bad_options(capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_training", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_training", script)  # for its dataclass
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as exit_:
+        script.parse_args(["--n-train", "0"])
+    assert exit_.value.code == 2
+    assert "--n-train must be at least 1" in capsys.readouterr().err
+    assert script.parse_args(["--model", "all"]).model == list(script.BENCHMARKS)

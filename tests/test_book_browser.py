@@ -29,6 +29,7 @@ import shutil
 import statistics
 import threading
 import urllib.parse
+import urllib.request
 
 import colab_cell
 import numpy as np
@@ -573,4 +574,71 @@ def test_explorer_pages_fall_back_without_javascript(request):
                 problems.append(f"{page}: with JavaScript off: {found}")
     finally:
         driver.quit()
+    assert not problems, "\n".join(problems)
+
+
+# --- the book's diagrams (scripts/draw_diagrams.py) ------------------------------------------
+
+DIAGRAM_PAGE = "book/notation.html"
+DIAGRAMS = ["vae_computation", "graphical_model", "conv_vae_shapes", "cvae_networks"]
+"""The SVGs in book/_static/diagrams/ that DIAGRAM_PAGE must show."""
+
+IMAGES_LOADED = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach(i => { i.loading = 'eager'; });  // a lazy image off screen would never load
+Promise.all(images.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })))
+  .then(() => done(images.map(i => ({src: i.currentSrc || i.src, alt: i.getAttribute('alt'),
+                                       width: i.naturalWidth}))));
+"""
+
+
+def _alt_problem(alt, name):
+    """Why alt does not describe the picture in a sentence, or None."""
+    alt = (alt or "").strip()
+    if not alt:
+        return "no alt text"
+    if name in alt or alt.lower().endswith((".svg", ".png")) or "/" in alt.split()[0]:
+        return f"alt text is a file name: {alt!r}"
+    if len(alt.split()) < 8 or not alt[0].isupper() or not alt.endswith("."):
+        return f"alt text is not a sentence describing the picture: {alt!r}"
+    return None
+
+
+def test_notation_page_shows_the_diagrams(request):
+    """Each diagram loads on the notation page, has alt text and is served by the site."""
+    if MISSING:
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
+    server = request.getfixturevalue("server")  # builds the book (fixture html)
+    browser = request.getfixturevalue("browser")
+    browser.set_script_timeout(60)
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(f"{server}/{DIAGRAM_PAGE}")
+    images = browser.execute_async_script(IMAGES_LOADED)
+    problems = []
+    for name in DIAGRAMS:
+        found = [i for i in images if urllib.parse.urlparse(i["src"]).path.endswith(f"/{name}.svg")]
+        if len(found) != 1:
+            problems.append(f"{DIAGRAM_PAGE}: {len(found)} images of {name}.svg, expected 1")
+            continue
+        image = found[0]
+        if not image["width"]:
+            problems.append(f"{DIAGRAM_PAGE}: {image['src']} did not load (naturalWidth 0)")
+        alt_problem = _alt_problem(image["alt"], name)
+        if alt_problem:
+            problems.append(f"{DIAGRAM_PAGE}: {name}.svg: {alt_problem}")
+        if not image["src"].startswith(server + "/"):
+            problems.append(f"{DIAGRAM_PAGE}: {name}.svg comes from {image['src']}, not the site")
+            continue
+        with urllib.request.urlopen(image["src"], timeout=30) as response:
+            served, kind = response.read(), response.headers.get_content_type()
+        committed = (ROOT / "book" / "_static" / "diagrams" / f"{name}.svg").read_bytes()
+        if kind != "image/svg+xml" or served != committed:
+            problems.append(
+                f"{image['src']}: served as {kind}, {len(served)} bytes; expected "
+                f"image/svg+xml and the {len(committed)} bytes of book/_static/diagrams/{name}.svg"
+            )
+    problems += [f"{DIAGRAM_PAGE}: JavaScript error {m}" for m in _console_errors(browser)]
     assert not problems, "\n".join(problems)

@@ -1,4 +1,4 @@
-"""Play the Colab reader: each chapter alone, vae_lib installed as a package.
+"""Play the Colab reader: each notebook (chapter or deep dive) alone, vae_lib installed.
 
 In Colab a reader opens one notebook. Torch, numpy, matplotlib and
 ipywidgets are already installed; the notebook's first cell pip-installs
@@ -14,7 +14,7 @@ This test builds the same situation here:
 * vae_lib built as a wheel from the checkout's files and installed with
   ``pip install --no-index``: if installing it needed anything Colab lacks,
   or wanted another torch, the install fails;
-* each chapter copied alone into its own temporary folder and executed top
+* each notebook copied alone into its own temporary folder and executed top
   to bottom, in quick mode, by a kernel running the fresh environment's
   Python; a probe cell at the end records where vae_lib was imported from.
 """
@@ -29,7 +29,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import CHAPTERS, ROOT
+from conftest import NOTEBOOKS, ROOT
 
 PROBE = textwrap.dedent("""\
     import json as _json, os as _os, sys as _sys, vae_lib as _vl
@@ -185,9 +185,9 @@ def test_installing_vae_lib_keeps_the_preinstalled_torch(reader):
     assert Path(vae_file).is_relative_to(reader["site"]), vae_file
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+@pytest.mark.parametrize("chapter", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
 def test_chapter_runs_alone_with_vae_lib_installed(reader, chapter):
-    folder = reader["base"] / chapter.stem
+    folder = reader["base"] / f"{chapter.parent.name}-{chapter.stem}"
     folder.mkdir()
     notebook = folder / chapter.name
     shutil.copy2(chapter, notebook)

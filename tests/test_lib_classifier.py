@@ -1,5 +1,9 @@
 """The digit classifier that judges generated images."""
 
+import hashlib
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -101,6 +105,34 @@ def test_library_hash_covers_every_source_file(tmp_path):
     (package / "a.py").write_text("x = 2\n")
     assert len({first, second, vl.checkpoint.library_sha256(package)}) == 3
     assert len(vl.checkpoint.library_sha256()) == 64  # the installed package by default
+
+
+def test_library_hash_frames_each_file_by_its_path(tmp_path):
+    """Sorted relative paths, each "vae_lib/<path>" then the file's bytes; .py and .js only."""
+    package = tmp_path / "vae_lib"
+    (package / "sub").mkdir(parents=True)
+    files = {"a.py": b"x = 1\n", "b.js": b"let y = 2;\n", "sub/c.py": b""}
+    for name, content in files.items():
+        (package / name).write_bytes(content)
+    (package / "d.txt").write_bytes(b"ignored")
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"vae_lib/{name}".encode() + files[name])
+    assert vl.checkpoint.library_sha256(package) == digest.hexdigest()
+
+
+def test_library_hash_covers_the_javascript_the_outputs_embed(tmp_path):
+    """A copy of vae_lib: editing explorer.js changes the hash, a stray file does not."""
+    package = tmp_path / "vae_lib"
+    source = Path(vl.__file__).resolve().parent
+    shutil.copytree(source, package, ignore=shutil.ignore_patterns("__pycache__"))
+    script = package / "explorer.js"
+    assert script.is_file()
+    before = vl.checkpoint.library_sha256(package)
+    (package / "notes.txt").write_text("not source\n")
+    assert vl.checkpoint.library_sha256(package) == before
+    script.write_text(script.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert vl.checkpoint.library_sha256(package) != before
 
 
 def test_classifier_refuses_wrong_shapes_and_ranges():

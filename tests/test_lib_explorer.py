@@ -7,6 +7,9 @@ tests/test_book_browser.py.
 
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +175,32 @@ def test_conditional_and_point_explorers():
     assert ex.export_error(corrupt(points.spec, scale=-3.0)) > points.spec["check"]["tol"]
     with pytest.raises(ValueError, match="encoder"):
         ex.point_explorer(decoder, torch.randn(5, 2), data, encoder=decoder)
+
+
+def _node_check(path):
+    """Run ``node --check`` on a file; fail with node's message on a syntax error."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the explorer's JavaScript is not syntax-checked")
+    result = subprocess.run(
+        [node, "--check", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_javascript_is_package_data_and_valid_as_stored():
+    stored = Path(ex.__file__).with_name(ex.SCRIPT_FILE)
+    assert stored.read_text(encoding="utf-8").count(f'"{ex.PLACEHOLDER}"') == 1
+    _node_check(stored)
+
+
+def test_the_javascript_each_output_inlines_is_valid(tmp_path):
+    element_id = "vae-explorer-0123456789ab"
+    script = ex.page_script(element_id)
+    assert ex.PLACEHOLDER not in script and f'getElementById("{element_id}")' in script
+    explorer = ex.image_explorer(nn.Linear(2, 784), torch.randn(20, 2))
+    explorer.element_id = element_id
+    assert f"<script>\n{script}</script>" in explorer.html()
+    path = tmp_path / "inlined.js"
+    path.write_text(script, encoding="utf-8")
+    _node_check(path)

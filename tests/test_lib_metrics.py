@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import vae_lib as vl
 from vae_lib.metrics import auroc, psnr, roc_curve
 
 
@@ -67,3 +68,20 @@ def test_psnr_known_values():
 def test_psnr_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="same shape"):
         psnr(torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 4, 5))
+
+
+def test_active_units_counts_dimensions_whose_mean_varies():
+    torch.manual_seed(0)
+    means = torch.zeros(500, 4)
+    means[:, 0] = torch.randn(500)  # variance 1: active
+    means[:, 1] = 0.05 * torch.randn(500)  # variance 0.0025: inactive
+    means[:, 3] = 3.0  # constant: inactive
+    assert vl.active_units(means) == 1
+    assert vl.active_units(means, threshold=0.001) == 2
+
+
+def test_active_units_refuses_what_is_not_a_batch_of_means():
+    with pytest.raises(ValueError, match=r"shape \(N, D\)"):
+        vl.active_units(torch.zeros(10))
+    with pytest.raises(ValueError, match="N >= 2"):
+        vl.active_units(torch.zeros(1, 3))

@@ -3,11 +3,11 @@
 import math
 import random
 
+import numpy as np
 import pytest
 import torch
 
 import vae_lib as vl
-from vae_lib.stats import Summary
 
 
 def test_mean_se_matches_the_textbook_formula():
@@ -79,20 +79,71 @@ def test_repeat_over_seeds_refuses_inconsistent_metrics():
         vl.repeat_over_seeds(lambda s: {"a": 1.0}, seeds=[0], progress=False)["c"]
 
 
-def test_paired_difference_and_verdict():
+def test_difference_pairs_two_seed_tables():
     a = vl.repeat_over_seeds(lambda s: {"m": 10.0 + s}, seeds=[0, 1, 2], progress=False)
     b = vl.repeat_over_seeds(
         lambda s: {"m": 9.0 + s + 0.1 * (s == 1)}, seeds=[0, 1, 2], progress=False
     )
-    d = vl.difference(a, b, "m")
+    d = vl.difference(a, b, "m", unit="nats")
     assert d.values == pytest.approx([1.0, 0.9, 1.0])
-    assert not vl.within_noise(d)
-    assert "outside the seed-to-seed spread" in vl.verdict(d, "nats")
-    noise = Summary([0.3, -0.2, 0.1, -0.4])
-    assert vl.within_noise(noise) and "within the noise" in vl.verdict(noise)
+    assert d.resolved and d.over == "seeds" and str(d).endswith("over 3 seeds")
     c = vl.repeat_over_seeds(lambda s: {"m": 1.0}, seeds=[0, 1], progress=False)
     with pytest.raises(ValueError, match="same seeds"):
         vl.difference(a, c, "m")
+
+
+def test_paired_interval_matches_a_hand_computation():
+    # Differences 1..5: mean 3, sd sqrt(2.5), SE sqrt(0.5); t(0.975, 4) = 2.776445.
+    d = vl.paired([2.0, 4.0, 6.0, 8.0, 10.0], [1.0, 2.0, 3.0, 4.0, 5.0], unit="nats")
+    half = 2.776445 * math.sqrt(0.5)
+    assert d.mean == pytest.approx(3.0)
+    assert d.se == pytest.approx(math.sqrt(0.5))
+    assert (d.lo, d.hi) == pytest.approx((3.0 - half, 3.0 + half), abs=1e-5)
+    assert str(d) == "+3.00 nats, 95% interval [+1.04, +4.96] over 5 seeds"
+    noise = vl.paired([0.3, -0.2, 0.1, -0.4], over="images")
+    assert not noise.resolved
+    assert str(noise).endswith("over 4 images: not resolved at this budget")
+
+
+@pytest.mark.parametrize(
+    "df, expected",  # two-sided 95% points of Student's t, from printed tables
+    [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452), (999, 1.9623)],
+)
+def test_t_quantile_matches_the_tables(df, expected):
+    assert vl.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
+
+
+def test_t_quantile_above_a_thousand_degrees_of_freedom_uses_an_accurate_expansion():
+    from vae_lib.stats import _t_cdf
+
+    for df in (1001, 5000):
+        assert _t_cdf(vl.t_quantile(0.975, df), df) == pytest.approx(0.975, abs=1e-9)
+    assert vl.t_quantile(0.975, 10**6) == pytest.approx(1.959966, abs=1e-5)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_with_no_true_difference_about_5_percent_are_called_real(n):
+    torch.manual_seed(n)
+    trials = 4000
+    diffs = torch.randn(trials, n, dtype=torch.float64)
+    called = sum(vl.paired(row).resolved for row in diffs)
+    # Binomial(4000, 0.05): SD 13.8 calls; allow four SDs either side.
+    assert abs(called - 0.05 * trials) < 4 * math.sqrt(trials * 0.05 * 0.95)
+    # The old rule, three differences of one sign, fires one time in four at n = 3.
+    if n == 3:
+        same_sign = ((diffs > 0).all(1) | (diffs < 0).all(1)).double().mean().item()
+        assert same_sign == pytest.approx(0.25, abs=0.03)
+
+
+def test_paired_refuses_what_it_cannot_pair():
+    with pytest.raises(ValueError, match="one b per a"):
+        vl.paired([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least 2"):
+        vl.paired([1.0])
+    with pytest.raises(ValueError, match="'seeds', 'images' or 'draws'"):
+        vl.paired([1.0, 2.0], over="runs")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        vl.paired([1.0, float("nan")])
 
 
 class LinearGaussian(torch.nn.Module):
@@ -148,3 +199,16 @@ def test_iw_estimate_with_one_repeat_has_no_draw_error():
 def test_repeat_over_seeds_reseeds_python_random_too():
     table = vl.repeat_over_seeds(lambda s: {"r": random.random()}, seeds=[4, 4], progress=False)
     assert table["r"].values[0] == table["r"].values[1]
+
+
+def test_glue_stores_plain_numbers_and_refuses_bad_names(monkeypatch):
+    import myst_nb
+
+    stored = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda n, v, display: stored.update({n: v}))
+    assert vl.glue("elbo-gain_1", torch.tensor(2.5)) is None
+    vl.glue("count", np.int64(3))
+    assert stored == {"elbo-gain_1": 2.5, "count": 3}
+    assert type(stored["elbo-gain_1"]) is float and type(stored["count"]) is int
+    with pytest.raises(ValueError, match="letters, digits"):
+        vl.glue("a b", 1.0)

@@ -1,4 +1,4 @@
-"""House rules every chapter follows (see CONTRIBUTING.md)."""
+"""House rules every notebook, chapter or deep dive, follows (see CONTRIBUTING.md)."""
 
 import re
 import subprocess
@@ -8,13 +8,18 @@ import types
 import colab_cell
 import nbformat
 import pytest
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, NOTEBOOKS, ROOT
 
 CHECK_TAG = "nbval-check-output"
 
 
-@pytest.fixture(params=CHAPTERS, ids=[p.stem for p in CHAPTERS])
+@pytest.fixture(params=NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
 def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+@pytest.fixture(params=CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def chapter(request):
     return request.param, nbformat.read(request.param, as_version=4)
 
 
@@ -37,12 +42,16 @@ def test_imports_vae_lib_and_links_notation(notebook):
     assert "notation" in _markdown(nb), f"{path.name} must link the notation page"
 
 
-def test_has_three_exercises_with_collapsed_solutions(notebook):
+def test_a_chapter_has_three_exercises(chapter):
+    path, nb = chapter
+    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", _markdown(nb))
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, needs 3"
+
+
+def test_every_exercise_has_a_collapsed_solution(notebook):
     path, nb = notebook
     text = _markdown(nb)
-    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
-    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, needs 3"
-    for label in exercises:
+    for label in re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text):
         match = re.search(
             r"```\{solution(?:-start)?\} " + re.escape(label) + r"\n:class: dropdown", text
         )
@@ -66,12 +75,10 @@ def test_no_device_is_hard_coded(notebook):
 
 
 def test_every_exercise_is_listed_on_the_exercises_page():
-    from conftest import ROOT
-
     page = (ROOT / "book" / "exercises.md").read_text()
     listed = set(re.findall(r"\{numref\}`([^`]+)`", page))
     found = set()
-    for path in CHAPTERS:
+    for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         found |= set(re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", _markdown(nb)))
     assert found - listed == set(), (
@@ -209,3 +216,134 @@ def test_code_lines_fit_the_html_page(notebook):
         f"{path.name}: code lines over 79 characters scroll sideways in "
         f"the HTML book: {[line for _, line in wide[:3]]}"
     )
+
+
+# The source-post box (CONTRIBUTING.md): a correction of one of the five source posts is a
+# collapsed admonition with the class source-post and the title "Source post 00N: ...", and
+# it stays short: at most two paragraphs and one code block.
+SOURCE_POST_CLASS = "source-post"
+SOURCE_POST_TITLE = re.compile(r"Source post 00[0-4]: \S.*")
+_OPENING = re.compile(r"^(?P<fence>:{3,}|`{3,})\{admonition\}[ \t]*(?P<title>.*)$")
+_OPTION = re.compile(r"^:(?P<name>[\w-]+):[ \t]*(?P<value>.*)$")
+_CODE_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
+
+
+def admonitions(markdown: str) -> list[dict]:
+    """Every ``{admonition}`` in a markdown text: its title, classes and body lines."""
+    found, lines, i = [], markdown.splitlines(), 0
+    while i < len(lines):
+        opening = _OPENING.match(lines[i].strip())
+        i += 1
+        if not opening:
+            continue
+        fence, options, body = opening["fence"], {}, []
+        while i < len(lines) and (option := _OPTION.match(lines[i].strip())):
+            options[option["name"]] = option["value"]
+            i += 1
+        while i < len(lines) and lines[i].strip() != fence:
+            body.append(lines[i])
+            i += 1
+        i += 1
+        classes = options.get("class", "").split()
+        found.append({"title": opening["title"].strip(), "classes": classes, "body": body})
+    return found
+
+
+def paragraphs_and_code_blocks(body: list[str]) -> tuple[int, int]:
+    """Paragraphs (runs of non-blank lines outside code) and fenced code blocks in a body."""
+    paragraphs = code_blocks = 0
+    in_paragraph, i = False, 0
+    while i < len(body):
+        line = body[i].strip()
+        fence = _CODE_FENCE.match(line)
+        if fence:
+            code_blocks += 1
+            in_paragraph = False
+            i += 1
+            while i < len(body) and body[i].strip() != fence["fence"]:
+                i += 1
+        elif line and not in_paragraph:
+            paragraphs += 1
+            in_paragraph = True
+        elif not line:
+            in_paragraph = False
+        i += 1
+    return paragraphs, code_blocks
+
+
+def source_post_problems(markdown: str) -> list[str]:
+    """What is wrong with the source-post boxes in a markdown text ([] if nothing)."""
+    problems = []
+    for box in admonitions(markdown):
+        is_box = SOURCE_POST_CLASS in box["classes"]
+        if not is_box:
+            if box["title"].lower().startswith("source post"):
+                problems.append(f"{box['title']!r}: add :class: dropdown {SOURCE_POST_CLASS}")
+            continue
+        if not SOURCE_POST_TITLE.fullmatch(box["title"]):
+            problems.append(f"{box['title']!r}: the title must read 'Source post 00N: ...'")
+        if "dropdown" not in box["classes"]:
+            problems.append(f"{box['title']!r}: the box must be collapsed (class dropdown)")
+        paragraphs, code_blocks = paragraphs_and_code_blocks(box["body"])
+        if paragraphs > 2 or code_blocks > 1:
+            problems.append(
+                f"{box['title']!r}: {paragraphs} paragraphs and {code_blocks} code blocks "
+                "(at most 2 and 1)"
+            )
+    return problems
+
+
+def test_source_post_boxes_follow_the_house_form(notebook):
+    path, nb = notebook
+    problems = [
+        p for c in nb.cells if c.cell_type == "markdown" for p in source_post_problems(c.source)
+    ]
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+GOOD_BOX = """\
+Text before the box.
+
+:::{admonition} Source post 001: a KL weight in disguise
+:class: dropdown source-post
+The post weighs the KL by 0.00025 against a mean over pixels.
+
+That is a beta of 0.26 per image; the fix is a sum over pixels.
+
+```python
+loss = recon.sum(dim=(1, 2, 3)) + kl
+```
+:::
+"""
+
+
+@pytest.mark.parametrize(
+    "markdown, expected",
+    [
+        (GOOD_BOX, []),
+        (GOOD_BOX.replace("001", "005"), ["the title must read"]),
+        (GOOD_BOX.replace("Source post 001: a", "Post 001 - a"), ["the title must read"]),
+        (GOOD_BOX.replace("dropdown ", ""), ["must be collapsed"]),
+        (GOOD_BOX.replace("dropdown source-post", "dropdown"), ["add :class: dropdown"]),
+        (GOOD_BOX.replace("That is", "One more.\n\nThat is"), ["3 paragraphs"]),
+        (GOOD_BOX.replace(":::\n", "```\nx = 1\n```\n:::\n"), ["2 code blocks"]),
+        (GOOD_BOX.replace(":::", "````"), []),
+        (":::{admonition} Note\n:class: tip\nAnything.\n:::\n", []),
+    ],
+    ids=[
+        "good",
+        "post-005",
+        "title",
+        "open",
+        "no-class",
+        "3-paragraphs",
+        "2-code",
+        "backticks",
+        "other",
+    ],
+)
+def test_the_source_post_check_catches_a_wrong_box(markdown, expected):
+    problems = source_post_problems(markdown)
+    assert len(problems) == len(expected), problems
+    for problem, words in zip(problems, expected):
+        assert words in problem, problems

@@ -6,11 +6,12 @@ reference models (models), the training loop (train) and its checkpoints
 (checkpoint), repeated runs and standard errors (stats), the KL weight as a
 beta (beta), a digit classifier that judges images (classifier), AUROC and
 PSNR (metrics), figures (plots), widgets (widgets) and in-page explorers
-(explorer), the faster training paths (accel), the training benchmark
-(bench) and the trained models kept for the results chapter (zoo).
+(explorer), the faster training paths (accel) and the trained models kept
+for the results chapter (zoo). The timing functions of the results chapter
+(bench) are imported on their own: ``from vae_lib import bench``.
 """
 
-from . import accel, bench
+from . import accel
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
@@ -28,21 +29,23 @@ from .losses import (
     kl_standard_normal,
     reparameterize,
 )
-from .metrics import auroc, psnr, roc_curve
+from .metrics import active_units, auroc, psnr, roc_curve
 from .mode import choose, quick_mode
 from .models import CVAE, MLPVAE, ConvVAE, CVAEGivenLabel, PaddedConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
+from .prose import glue
 from .stats import (
     Estimate,
+    Paired,
     SeedTable,
     Summary,
     default_seeds,
     difference,
     iw_estimate,
     mean_se,
+    paired,
     repeat_over_seeds,
-    verdict,
-    within_noise,
+    t_quantile,
 )
 from .toy import (
     distance_to_roll,
@@ -73,6 +76,7 @@ __all__ = [
     "kl_diag_gaussians",
     "kl_standard_normal",
     "reparameterize",
+    "active_units",
     "auroc",
     "psnr",
     "roc_curve",
@@ -119,10 +123,11 @@ __all__ = [
     "iw_estimate",
     "mean_se",
     "repeat_over_seeds",
-    "verdict",
-    "within_noise",
+    "Paired",
+    "paired",
+    "t_quantile",
+    "glue",
     "accel",
-    "bench",
     "ModelNotSavedError",
     "load_model",
     "n_parameters",

@@ -93,15 +93,17 @@ def save(
 
 
 def library_sha256(folder: str | os.PathLike | None = None) -> str:
-    """Hex SHA-256 over a vae_lib source tree (each .py file's path and bytes).
+    """Hex SHA-256 over a vae_lib source tree (each .py and .js file's path and bytes).
 
     folder: the package folder; by default this installed vae_lib. The hash ties
     a result to the code that made it: the stored outputs of a chapter
-    (scripts/notebook_hash.py) and the cached digit classifier carry it.
+    (scripts/notebook_hash.py) and the cached digit classifier carry it. The .js
+    files count because the explorers' outputs embed explorer.js.
     """
     folder = Path(__file__).resolve().parent if folder is None else Path(folder)
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.py")):
+    sources = [source for suffix in ("py", "js") for source in folder.rglob(f"*.{suffix}")]
+    for path in sorted(sources):
         digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -66,11 +66,13 @@ class DigitClassifier(nn.Module):
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        out = [
-            F.softmax(self(x[i : i + batch_size].to(device).float()), dim=1)
-            for i in range(0, len(x), batch_size)
-        ]
-        self.train(was_training)
+        try:
+            out = [
+                F.softmax(self(x[i : i + batch_size].to(device).float()), dim=1)
+                for i in range(0, len(x), batch_size)
+            ]
+        finally:
+            self.train(was_training)
         return torch.cat(out)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:

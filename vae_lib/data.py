@@ -252,8 +252,9 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
 def write_torchvision_raw(data: MNIST, root: str | Path) -> Path:
     """Write ``data`` in torchvision's raw MNIST file format under root/MNIST/raw.
 
-    Lets ``torchvision.datasets.MNIST(root)`` read the same images offline
-    (the benchmark uses this to time the classic DataLoader pipeline).
+    The inverse of ``load_mnist``'s first source: ``load_mnist(root=root)``
+    and ``torchvision.datasets.MNIST(root)`` then read the same images offline.
+    The seed way of ``vae_lib.bench`` and the data tests use it.
     """
     raw = Path(root) / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)

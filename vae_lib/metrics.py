@@ -75,3 +75,20 @@ def psnr(restored: torch.Tensor, clean: torch.Tensor, data_range: float = 1.0) -
     mse = (restored.double() - clean.double()).pow(2).flatten(1).mean(1)
     floor = data_range**2 * 1e-10  # 100 dB
     return 10 * torch.log10(data_range**2 / mse.clamp_min(floor))
+
+
+def active_units(means: torch.Tensor, threshold: float = 0.01) -> int:
+    """The number of active latent dimensions (Burda et al., 2015).
+
+    means: (N, D) encoder means mu(x) over N images (for a conditional model,
+    the means in the prior's units). Dimension j is active when its mean
+    varies across images, Var_x(mu_j(x)) > threshold; an inactive one has
+    q(z_j | x) equal for every x and carries no information about x.
+    """
+    if not isinstance(means, torch.Tensor) or means.dim() != 2 or len(means) < 2:
+        shape = tuple(means.shape) if isinstance(means, torch.Tensor) else type(means).__name__
+        raise ValueError(
+            f"active_units needs encoder means of shape (N, D) with N >= 2, got {shape}; "
+            "pass mu from mu, logvar = model.encode(x)."
+        )
+    return int((means.detach().float().var(dim=0) > threshold).sum())

@@ -5,8 +5,11 @@ returns ``{metric: float}``) and gives back a ``SeedTable``: per metric the
 values, their mean, the standard error of that mean and the min and max. With
 2 or 3 seeds a standard error is itself very uncertain, so the table prints
 mean and [min, max] there, and mean +- SE from 4 seeds on. ``difference``
-compares two tables run on the same seeds (paired), which is how a chapter
-should state "setting A beats setting B by d +- s".
+compares two tables run on the same seeds, and ``paired`` any two paired
+sets of values (over seeds or over test images): both give the mean
+difference with its 95% t-interval, which is how a chapter states "setting A
+beats setting B by d, 95% interval [lo, hi]", or that the difference is not
+resolved at this budget.
 
 ``mean_se(values)`` is the mean of independent values and its standard error,
 e.g. of a per-image log-likelihood over the test set.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Callable
 
 import torch
@@ -140,34 +144,138 @@ def repeat_over_seeds(
     return SeedTable(seeds=seeds, runs=runs, name=name)
 
 
-def difference(a: SeedTable, b: SeedTable, metric: str) -> Summary:
+def t_quantile(p: float, df: int) -> float:
+    """The p-quantile of Student's t with df degrees of freedom (0.5 < p < 1, df >= 1).
+
+    Exact up to bisection tolerance for df <= 1000 (the closed-form CDF for
+    integer df, Abramowitz & Stegun 26.7.3-4); above that, the Cornish-Fisher
+    expansion around the normal quantile, accurate to about 1e-7.
+    """
+    if not 0.5 < p < 1:
+        raise ValueError(f"t_quantile needs 0.5 < p < 1, got {p!r}.")
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise ValueError(f"df must be a positive integer, got {df!r}.")
+    z = NormalDist().inv_cdf(p)
+    if df > 1000:
+        return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+    lo, hi = z, z + 1.0
+    while _t_cdf(hi, df) < p:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for Student's t with integer df, t >= 0 (A&S 26.7.3 and 26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if df % 2 == 0:  # A(t|df) = sin(theta) (1 + c2/2 + 1*3/(2*4) c2^2 + ...)
+        term = total = 1.0
+        for k in range(2, df, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+        a = s * total
+    else:  # A = (2/pi) (theta + sin cos (1 + 2/3 c2 + 2*4/(3*5) c2^2 + ...))
+        term, total = 1.0, 0.0 if df == 1 else 1.0
+        for k in range(3, df, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+        a = 2 / math.pi * (theta + s * math.cos(theta) * total)
+    return 0.5 + a / 2
+
+
+@dataclass
+class Paired:
+    """A paired difference a - b with its 95% interval: the book's verdict.
+
+    mean: the mean of the n paired differences; se: its standard error,
+    std(ddof=1) / sqrt(n); t: the Student-t quantile with n - 1 degrees of
+    freedom; lo, hi: mean -+ t * se. resolved is True when [lo, hi] excludes
+    0. over names what was paired ("seeds" or "images"); unit the unit of
+    the values (e.g. "nats per image").
+    """
+
+    values: list
+    over: str = "seeds"
+    unit: str = ""
+    digits: int = 2
+    level: float = 0.95
+    mean: float = field(init=False)
+    se: float = field(init=False)
+    t: float = field(init=False)
+    lo: float = field(init=False)
+    hi: float = field(init=False)
+
+    def __post_init__(self):
+        self.mean, self.se = mean_se(self.values)
+        self.t = t_quantile(0.5 + self.level / 2, self.n - 1)
+        self.lo, self.hi = self.mean - self.t * self.se, self.mean + self.t * self.se
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def resolved(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
+    def __str__(self) -> str:
+        d, unit = self.digits, f" {self.unit}" if self.unit else ""
+        text = (
+            f"{self.mean:+.{d}f}{unit}, {self.level:.0%} interval "
+            f"[{self.lo:+.{d}f}, {self.hi:+.{d}f}] over {self.n:,} {self.over}"
+        )
+        return text if self.resolved else text + ": not resolved at this budget"
+
+
+def paired(
+    a,
+    b=None,
+    *,
+    over: str = "seeds",
+    unit: str = "",
+    digits: int = 2,
+    level: float = 0.95,
+) -> Paired:
+    """The paired difference a - b and its t-interval (see the notation page).
+
+    a, b: sequences or tensors of n >= 2 paired values, the i-th of each from
+    the same seed (over="seeds"), the same test image (over="images") or the
+    i-th of two sets of independent repeats of an estimator (over="draws");
+    with b None, a already holds the differences. The interval is
+    mean -+ t_{(1+level)/2, n-1} * SE; over thousands of images t is 1.96.
+    """
+    if over not in ("seeds", "images", "draws"):
+        raise ValueError(f"over must be 'seeds', 'images' or 'draws', got {over!r}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}.")
+    a = torch.as_tensor(a, dtype=torch.float64).flatten()
+    if b is not None:
+        b = torch.as_tensor(b, dtype=torch.float64).flatten()
+        if b.shape != a.shape:
+            raise ValueError(
+                f"paired needs one b per a, got {a.numel()} and {b.numel()} values; "
+                "pair them by seed or by image first."
+            )
+        a = a - b
+    if a.numel() < 2:
+        raise ValueError(f"paired needs at least 2 differences, got {a.numel()}.")
+    return Paired(a.tolist(), over=over, unit=unit, digits=digits, level=level)
+
+
+def difference(a: SeedTable, b: SeedTable, metric: str, unit: str = "", digits: int = 2) -> Paired:
     """Paired difference a - b of one metric over the seeds both tables share (same order).
 
     Pairing removes what the two settings share through the seed (data order,
-    initialisation draws), so its spread is the one to quote for "a vs b".
+    initialisation draws); the result is ``paired(...)`` over the seeds.
     """
     if list(a.seeds) != list(b.seeds):
         raise ValueError(
             f"difference needs the same seeds in both tables, got {a.seeds} and {b.seeds}."
         )
-    return Summary([x - y for x, y in zip(a[metric].values, b[metric].values)])
-
-
-def within_noise(summary: Summary, k: float = 2.0) -> bool:
-    """True when |mean| is within k standard errors (4+ values) or [min, max] spans 0."""
-    if len(summary.values) >= 4:
-        return abs(summary.mean) <= k * summary.se
-    return summary.lo <= 0.0 <= summary.hi
-
-
-def verdict(summary: Summary, unit: str = "", digits: int = 2) -> str:
-    """A sentence fragment for a paired difference: its size, spread and whether it is noise."""
-    text = f"{summary.format(digits)}{(' ' + unit) if unit else ''}"
-    if len(summary.values) < 2:
-        return f"{text} (one run: no spread, no verdict)"
-    if within_noise(summary):
-        return f"{text}: within the noise"
-    return f"{text}: outside the seed-to-seed spread"
+    return paired(a[metric].values, b[metric].values, unit=unit, digits=digits)
 
 
 @dataclass

@@ -31,6 +31,7 @@ import math
 import os
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -45,6 +46,14 @@ LossFn = Callable[..., dict]
 
 class NonFiniteLossError(FloatingPointError):
     """Raised when a training loss becomes NaN or infinite."""
+
+
+class _NonFiniteStep(Exception):
+    """Inside an epoch: the loss of step ``step`` (from 1) of ``steps`` was not finite."""
+
+    def __init__(self, step: int, steps: int):
+        super().__init__(step, steps)
+        self.step, self.steps = step, steps
 
 
 @dataclass
@@ -94,14 +103,22 @@ class History:
 def progress_bar(*args, **kwargs):
     """A tqdm progress bar: a widget in Jupyter, text elsewhere.
 
-    ``VAE_PROGRESS=text`` forces the text bar (the project's notebook
-    execution uses it so that stored outputs show the bar's final state as
-    plain text in the HTML book).
+    ``VAE_PROGRESS=text`` forces a quiet text bar, for stored outputs (the
+    project's notebook execution and the tests use it): it writes its first
+    and final states on one line, and a bar opened while another is running
+    (fit inside ``repeat_over_seeds``) stays silent, so a stored output never
+    holds a wall of progress lines.
     """
-    if os.environ.get("VAE_PROGRESS", "auto").strip().lower() == "text":
-        from tqdm.std import tqdm
-    else:
+    if os.environ.get("VAE_PROGRESS", "auto").strip().lower() != "text":
         from tqdm.auto import tqdm
+
+        return tqdm(*args, **kwargs)
+    from tqdm.std import tqdm
+
+    if any(not bar.disable for bar in list(tqdm._instances)):
+        kwargs["disable"] = True
+    kwargs.setdefault("mininterval", 1e9)  # no updates between the first and last state
+    kwargs.pop("dynamic_ncols", None)
     return tqdm(*args, **kwargs)
 
 
@@ -161,14 +178,16 @@ def evaluate(
     was_training = model.training
     model.eval()
     sums: dict = {}
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(device, non_blocking=True)
-        yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
-        if transform is not None:
-            xb = transform(xb)
-        for name, value in _call_loss(loss_fn, model, xb, yb).items():
-            sums[name] = sums.get(name, 0.0) + value.detach() * len(xb)
-    model.train(was_training)
+    try:
+        for start in range(0, len(x), batch_size):
+            xb = x[start : start + batch_size].to(device, non_blocking=True)
+            yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
+            if transform is not None:
+                xb = transform(xb)
+            for name, value in _call_loss(loss_fn, model, xb, yb).items():
+                sums[name] = sums.get(name, 0.0) + value.detach() * len(xb)
+    finally:
+        model.train(was_training)
     return {name: (total / len(x)).item() for name, total in sums.items()}
 
 
@@ -194,6 +213,11 @@ def fit(
     bf16: bool = False,
 ) -> History:
     """Train ``model`` on in-memory tensors and return the per-epoch ``History``.
+
+    Chapter 2's ``train_one_epoch`` (``_train_epoch`` here) plus named extras:
+    resuming from a checkpoint (``_resume``), the NaN stop (``_EpochRecord``
+    and ``_rollback_on_nonfinite``), the progress bar, evaluation on the test
+    data, and saving a checkpoint after each epoch.
 
     x_train: (N, ...) float tensor; y_train: (N,) labels or None. Both are moved
     once to the model's device. x_test/y_test, if given, are evaluated after
@@ -226,97 +250,29 @@ def fit(
     NaN or infinite; the model is then put back to its weights at the start of
     that epoch, so earlier training is not lost.
     """
-    _check_inputs(x_train, y_train, epochs, batch_size, "x_train")
-    if isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1:
-        raise ValueError(f"sync_every must be a positive integer, got {sync_every!r}.")
-    if x_test is not None:
-        _check_inputs(x_test, y_test, epochs, batch_size, "x_test")
+    _check_fit_arguments(x_train, y_train, x_test, y_test, epochs, batch_size, sync_every)
     device = _device_of(model)
     x_train = x_train.to(device)
     y_train = None if y_train is None else y_train.to(device)
     optimizer = optimizer or accel.adam(model.parameters(), lr=lr)
-    if bf16 and not accel.bf16_supported(device):
-        warnings.warn(
-            f"bf16=True: {device} has no native bfloat16 support that torch reports; "
-            "training in float32 instead.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        bf16 = False
-    fast_loss = accel.CompiledLoss(loss_fn) if compile else loss_fn
+    step_loss = _StepLoss(loss_fn, transform, device, _bf16_or_warn(bf16, device), compile)
     history = history if history is not None else History()
-    if checkpoint is not None:
-        if history.epochs:
-            raise ValueError(
-                "fit(checkpoint=...) counts epochs from the checkpoint; pass either "
-                "history or checkpoint, not both."
-            )
-        if ckpt.exists(checkpoint):
-            ckpt.restore(checkpoint, model, optimizer, history)
-            epochs = epochs - history.epochs
-            if epochs <= 0:
-                return history
-    n = len(x_train)
-    steps = math.ceil(n / batch_size)
-    first_epoch = history.epochs + 1
-    bar = progress_bar(total=epochs * steps, disable=not progress, unit="step", dynamic_ncols=True)
-    try:
-        for epoch in range(first_epoch, first_epoch + epochs):
-            bar.set_description(f"epoch {epoch}/{first_epoch + epochs - 1}")
-            snapshot = copy.deepcopy(model.state_dict())
-            optimizer_snapshot = copy.deepcopy(optimizer.state_dict())
-            model.train()
+    remaining = _resume(checkpoint, model, optimizer, history, epochs)
+    if remaining == 0:  # a finished run's checkpoint
+        return history
+    first, steps = history.epochs + 1, math.ceil(len(x_train) / batch_size)
+    bar = progress_bar(
+        total=remaining * steps, disable=not progress, unit="step", dynamic_ncols=True
+    )
+    with bar:
+        for epoch in range(first, first + remaining):
+            bar.set_description(f"epoch {epoch}/{first + remaining - 1}")
             started = time.perf_counter()
-            order = torch.randperm(n, device=device)
-            # One row per step of every loss term, filled on the device (one
-            # stack and one copy per step) and read at the sync points.
-            record = None
-            checked = 0  # steps whose losses have been checked for NaN
-            for step in range(steps):
-                idx = order[step * batch_size : (step + 1) * batch_size]
-                xb = x_train.index_select(0, idx)
-                yb = None if y_train is None else y_train.index_select(0, idx)
-                # Only the very first batch pays for the syncing input checks.
-                first = epoch == first_epoch and step == 0
-                with checks(first), accel.autocast(device, bf16):
-                    if transform is not None:
-                        xb = transform(xb)
-                    terms = _call_loss(loss_fn if first else fast_loss, model, xb, yb)
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                optimizer.step()
-                if record is None:
-                    names = list(terms)
-                    record = torch.empty(steps, len(names), device=device)
-                elif len(terms) != len(names) or any(a != b for a, b in zip(terms, names)):
-                    raise TypeError(
-                        f"loss_fn returned the terms {list(terms)} at step {step + 1} "
-                        f"but {names} at the first step; return the same terms every step."
-                    )
-                record[step] = torch.stack([value.detach().float() for value in terms.values()])
-                bar.update(1)
-                if (step + 1) % sync_every == 0 or step + 1 == steps:
-                    losses = record[checked : step + 1, 0]
-                    bad = (~torch.isfinite(losses)).nonzero()
-                    if len(bad):  # one sync
-                        bad_step = checked + int(bad[0, 0]) + 1
-                        model.load_state_dict(snapshot)
-                        optimizer.load_state_dict(optimizer_snapshot)
-                        raise NonFiniteLossError(
-                            f"The loss became NaN or infinite in epoch {epoch} at step "
-                            f"{bad_step} of {steps}. The model's weights were put "
-                            f"back to the start of epoch {epoch}. Common causes: a learning "
-                            "rate that is too high, log of 0 in a hand-written loss, or "
-                            "inputs outside the range the likelihood expects."
-                        )
-                    checked = step + 1
-                    bar.set_postfix(loss=f"{record[: step + 1, 0].mean().item():.2f}")
+            with _rollback_on_nonfinite(model, optimizer, epoch):
+                train_terms = _train_epoch(
+                    model, optimizer, step_loss, x_train, y_train, batch_size, bar, sync_every
+                )
             seconds = time.perf_counter() - started
-            # Batch means weighted by batch size: every batch is full but the last.
-            weights = torch.full((steps, 1), float(batch_size), device=device)
-            weights[-1] = n - (steps - 1) * batch_size
-            means = ((record * weights).sum(0) / n).tolist()
-            train_terms = dict(zip(names, means))
             test_terms = None
             if x_test is not None:
                 test_terms = evaluate(model, loss_fn, x_test, y_test, transform=transform)
@@ -326,6 +282,144 @@ def fit(
                 ckpt.save(checkpoint, model, optimizer, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model, history)
-    finally:
-        bar.close()
     return history
+
+
+def _train_epoch(model, optimizer, step_loss, x, y, batch_size, bar, sync_every) -> dict:
+    """One pass over x (N, ...) in random order; the mean of each loss term (nats per example).
+
+    Chapter 2's ``train_one_epoch``, line for line, except that the loss terms
+    stay on the device (``_EpochRecord``) until a sync point.
+    """
+    model.train()
+    n = len(x)
+    order = torch.randperm(n, device=x.device)
+    record = _EpochRecord(math.ceil(n / batch_size), x.device)
+    for step, start in enumerate(range(0, n, batch_size)):
+        idx = order[start : start + batch_size]
+        yb = None if y is None else y.index_select(0, idx)
+        terms = step_loss(model, x.index_select(0, idx), yb)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+        record.add(step, terms)
+        bar.update(1)
+        if (step + 1) % sync_every == 0 or step + 1 == record.steps:
+            record.raise_if_nonfinite(upto=step + 1)
+            bar.set_postfix(loss=f"{record.running_loss(upto=step + 1):.2f}")
+    return record.means(n, batch_size)
+
+
+def _check_fit_arguments(x_train, y_train, x_test, y_test, epochs, batch_size, sync_every):
+    _check_inputs(x_train, y_train, epochs, batch_size, "x_train")
+    if isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1:
+        raise ValueError(f"sync_every must be a positive integer, got {sync_every!r}.")
+    if x_test is not None:
+        _check_inputs(x_test, y_test, epochs, batch_size, "x_test")
+
+
+def _bf16_or_warn(bf16: bool, device: torch.device) -> bool:
+    """bf16 where the device supports it; a warning and float32 where it does not."""
+    if bf16 and not accel.bf16_supported(device):
+        warnings.warn(
+            f"bf16=True: {device} has no native bfloat16 support that torch reports; "
+            "training in float32 instead.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return bf16
+
+
+def _resume(checkpoint, model, optimizer, history: History, epochs: int) -> int:
+    """The number of epochs still to train: all of them, or what a saved checkpoint lacks."""
+    if checkpoint is None:
+        return epochs
+    if history.epochs:
+        raise ValueError(
+            "fit(checkpoint=...) counts epochs from the checkpoint; pass either "
+            "history or checkpoint, not both."
+        )
+    if ckpt.exists(checkpoint):
+        ckpt.restore(checkpoint, model, optimizer, history)
+    return max(epochs - history.epochs, 0)
+
+
+class _StepLoss:
+    """``loss_fn`` on one batch: the transform, autocast, and the compiled loss.
+
+    Only the first batch of a ``fit`` call runs the syncing input checks
+    (``vae_lib.checks``), and it stays eager; later batches use the compiled
+    loss when ``compile=True``.
+    """
+
+    def __init__(self, loss_fn, transform, device, bf16: bool, compile: bool):
+        self.loss_fn, self.transform, self.device, self.bf16 = loss_fn, transform, device, bf16
+        self.fast = accel.CompiledLoss(loss_fn) if compile else loss_fn
+        self.first = True
+
+    def __call__(self, model, xb, yb) -> dict:
+        first, self.first = self.first, False
+        with checks(first), accel.autocast(self.device, self.bf16):
+            if self.transform is not None:
+                xb = self.transform(xb)
+            return _call_loss(self.loss_fn if first else self.fast, model, xb, yb)
+
+
+class _EpochRecord:
+    """Every step's loss terms in one (steps, terms) tensor on the device.
+
+    The host reads it only at sync points: ``raise_if_nonfinite`` and
+    ``running_loss`` (one sync each) and ``means`` at the end of the epoch.
+    """
+
+    def __init__(self, steps: int, device: torch.device):
+        self.steps, self.device = steps, device
+        self.rows: torch.Tensor | None = None
+        self.names: list = []
+        self.checked = 0  # steps whose loss has been checked for NaN
+
+    def add(self, step: int, terms: dict) -> None:
+        if self.rows is None:
+            self.names = list(terms)
+            self.rows = torch.empty(self.steps, len(self.names), device=self.device)
+        elif len(terms) != len(self.names) or any(a != b for a, b in zip(terms, self.names)):
+            raise TypeError(
+                f"loss_fn returned the terms {list(terms)} at step {step + 1} "
+                f"but {self.names} at the first step; return the same terms every step."
+            )
+        self.rows[step] = torch.stack([value.detach().float() for value in terms.values()])
+
+    def raise_if_nonfinite(self, upto: int) -> None:
+        """Raise NonFiniteLossError if a loss in steps [checked, upto) is NaN or infinite."""
+        bad = (~torch.isfinite(self.rows[self.checked : upto, 0])).nonzero()
+        if len(bad):
+            raise _NonFiniteStep(self.checked + int(bad[0, 0]) + 1, self.steps)
+        self.checked = upto
+
+    def running_loss(self, upto: int) -> float:
+        return self.rows[:upto, 0].mean().item()
+
+    def means(self, n: int, batch_size: int) -> dict:
+        """Batch means weighted by batch size (every batch is full but the last)."""
+        weights = torch.full((self.steps, 1), float(batch_size), device=self.device)
+        weights[-1] = n - (self.steps - 1) * batch_size
+        return dict(zip(self.names, ((self.rows * weights).sum(0) / n).tolist()))
+
+
+@contextmanager
+def _rollback_on_nonfinite(model, optimizer, epoch: int):
+    """If the epoch's loss stops being finite, restore its start and raise NonFiniteLossError."""
+    snapshot = copy.deepcopy(model.state_dict())
+    optimizer_snapshot = copy.deepcopy(optimizer.state_dict())
+    try:
+        yield
+    except _NonFiniteStep as bad:
+        model.load_state_dict(snapshot)
+        optimizer.load_state_dict(optimizer_snapshot)
+        raise NonFiniteLossError(
+            f"The loss became NaN or infinite in epoch {epoch} at step {bad.step} of "
+            f"{bad.steps}. The model's weights were put back to the start of epoch {epoch}. "
+            "Common causes: a learning rate that is too high, log of 0 in a hand-written "
+            "loss, or inputs outside the range the likelihood expects."
+        ) from None
