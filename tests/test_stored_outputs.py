@@ -216,9 +216,9 @@ def test_every_cell_ran_once_in_order_without_errors(chapter):
 
 MAX_STREAM_LINES = 40
 """The most lines one cell's stored stdout (or stderr) may show (CONTRIBUTING.md)."""
-# Notebooks that store a longer stream today, and the issue that rewrites each. When one
-# comes within the limit its test XPASSes, which fails (strict): then remove its line here.
-WALL_OF_OUTPUT_UNTIL = {"05_cvae": 2, "07_results": 3}
+# Notebooks allowed a longer stream until the issue that rewrites each lands (strict
+# xfail: when one comes within the limit its test XPASSes and fails; remove its line).
+WALL_OF_OUTPUT_UNTIL: dict = {}
 
 
 def stream_lines(cell) -> dict:
