@@ -4,7 +4,9 @@ Fails on a JavaScript error, a broken image, math left unrendered, a raw
 widget or traceback on the page, a request to anything but localhost, an
 internal link whose page or anchor does not exist, a Colab link that does
 not open the page's own notebook on the repository named in _config.yml, or a
-code cell that scrolls sideways in a 1280-pixel-wide window.
+code cell that scrolls sideways in a 1280-pixel-wide window. On every
+notebook's page, no solution code or output may show before the reader opens
+its dropdown, and a click on the dropdown's toggle must show the code.
 Screenshots go to artifacts/screenshots/ for a person to look at.
 
 The in-page latent explorers (vae_lib.explorer) are checked on the pages
@@ -36,7 +38,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import ROOT
+from conftest import CHAPTERS, NOTEBOOKS, ROOT
 from test_lib_explorer import corrupt
 from torch import nn
 
@@ -641,4 +643,119 @@ def test_notation_page_shows_the_diagrams(request):
                 f"image/svg+xml and the {len(committed)} bytes of book/_static/diagrams/{name}.svg"
             )
     problems += [f"{DIAGRAM_PAGE}: JavaScript error {m}" for m in _console_errors(browser)]
+    assert not problems, "\n".join(problems)
+
+
+# --- exercises: solutions stay closed until the reader opens them -----------------------------
+# How the HTML comes about (sphinx-exercise 1.2 and sphinx-togglebutton 0.4, read from their
+# source): sphinx-exercise's MergeGatedSolutions transform moves everything between
+# {solution-start} and {solution-end}, myst-nb's code cells (div.cell, holding div.cell_input
+# and div.cell_output) included, into one solution node, written as
+# <div class="solution dropdown admonition"> with a p.admonition-title ("Solution to
+# Exercise N") and the content in a section. sphinx-togglebutton's JavaScript matches
+# ".toggle, .admonition.dropdown", adds the classes "toggle toggle-hidden" and a
+# button.toggle-button inside the title; its CSS gives every sibling of the title
+# "visibility: hidden; opacity: 0; height: 0" while toggle-hidden is set, and a click on the
+# button (or the title) removes it.
+
+SOLUTIONS = """
+const solutions = Array.from(document.querySelectorAll('div.solution.dropdown'));
+return {
+  ready: solutions.every(s => s.classList.contains('toggle')
+                              && s.querySelector('button.toggle-button')),
+  solutions: solutions.map(s => ({
+    title: s.querySelector('.admonition-title').textContent.trim(),
+    inputs: Array.from(s.querySelectorAll('div.cell_input')),
+    outputs: Array.from(s.querySelectorAll('div.cell_output')),
+    button: s.querySelector('button.toggle-button'),
+  })),
+  // A solution cell left after {solution-end} sits outside every dropdown (textContent,
+  // unlike innerText, does not depend on what is shown).
+  strays: Array.from(document.querySelectorAll('div.cell'))
+    .filter(c => !c.closest('div.solution') && /# ?@title Solution/.test(c.textContent))
+    .map(c => c.textContent.trim().slice(0, 60)),
+};
+"""
+
+
+def _notebook_pages():
+    """(page, is a chapter) for the HTML page of every notebook."""
+    chapters = {p.relative_to(ROOT).with_suffix(".html").as_posix() for p in CHAPTERS}
+    pages = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in NOTEBOOKS]
+    return [(page, page in chapters) for page in pages]
+
+
+def _solutions_on(browser, page):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(SOLUTIONS)["ready"])
+    return browser.execute_script(SOLUTIONS)
+
+
+def _shown(elements):
+    return [element for element in elements if element.is_displayed()]
+
+
+def _toggle(browser, solution, open_it):
+    """Click a solution's toggle button; True once its code is shown (open_it) or hidden."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    button, inputs = solution["button"], solution["inputs"]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    try:
+        WebDriverWait(browser, 5).until(lambda _: bool(_shown(inputs)) == open_it)
+    except TimeoutException:
+        return False
+    return True
+
+
+def _solution_problems(browser, page, is_chapter):
+    """Solution code or output shown before a click; a toggle that does not show the code."""
+    found = _solutions_on(browser, page)
+    problems = [
+        f"{page}: a solution's code cell sits outside its dropdown, shown to every reader: "
+        f"{stray!r}; move it before {{solution-end}}"
+        for stray in found["strays"]
+    ]
+    with_code = [s for s in found["solutions"] if s["inputs"]]
+    if is_chapter and not with_code:
+        problems.append(f"{page}: no solution dropdown holds a code cell")
+    for solution in found["solutions"]:
+        shown = _shown(solution["inputs"] + solution["outputs"])
+        if shown:
+            problems.append(
+                f"{page}: '{solution['title']}' shows {len(shown)} code cell inputs or outputs "
+                "before the reader opens it"
+            )
+    for k, solution in enumerate(with_code):
+        if not _toggle(browser, solution, open_it=True):
+            problems.append(
+                f"{page}: a click on the toggle of '{solution['title']}' does not show its code"
+            )
+        others = [e for s in with_code[:k] + with_code[k + 1 :] for e in s["inputs"] + s["outputs"]]
+        if _shown(others):
+            problems.append(f"{page}: opening '{solution['title']}' showed other solutions too")
+        if not _toggle(browser, solution, open_it=False):  # closed again for the next one
+            problems.append(f"{page}: a second click does not close '{solution['title']}'")
+    return problems
+
+
+def test_solutions_stay_hidden_until_the_reader_opens_them(request):
+    """On every notebook's page no solution code or output shows before its dropdown is
+    opened, and a click on a solution's toggle shows its code. Every chapter has at
+    least one solution with code (CONTRIBUTING.md, "Exercises")."""
+    if MISSING:
+        pytest.fail(
+            f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
+        )
+    server = request.getfixturevalue("server")  # builds the book (fixture html)
+    browser = request.getfixturevalue("browser")
+    problems = []
+    for page, is_chapter in _notebook_pages():
+        browser.get_log("browser")  # drop what earlier pages logged
+        browser.get(f"{server}/{page}")
+        problems += _solution_problems(browser, page, is_chapter)
+        problems += [f"{page}: JavaScript error {m}" for m in _console_errors(browser)]
     assert not problems, "\n".join(problems)

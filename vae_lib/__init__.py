@@ -11,7 +11,7 @@ for the results chapter (zoo). The timing functions of the results chapter
 (bench) are imported on their own: ``from vae_lib import bench``.
 """
 
-from . import accel
+from . import accel, exercises
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
@@ -128,6 +128,7 @@ __all__ = [
     "t_quantile",
     "glue",
     "accel",
+    "exercises",
     "ModelNotSavedError",
     "load_model",
     "n_parameters",

@@ -37,8 +37,8 @@ def default_seeds() -> list[int]:
 def mean_se(values) -> tuple[float, float]:
     """Mean of independent values and its standard error, std(ddof=1) / sqrt(n).
 
-    values: a sequence or tensor of n >= 2 numbers (any shape; flattened).
-    The standard error is NaN for a single value.
+    values: a sequence or tensor of numbers (any shape; flattened). The
+    standard error needs n >= 2; it is NaN for a single value.
     """
     v = torch.as_tensor(values, dtype=torch.float64).flatten()
     if v.numel() == 0:
@@ -149,7 +149,8 @@ def t_quantile(p: float, df: int) -> float:
 
     Exact up to bisection tolerance for df <= 1000 (the closed-form CDF for
     integer df, Abramowitz & Stegun 26.7.3-4); above that, the Cornish-Fisher
-    expansion around the normal quantile, accurate to about 1e-7.
+    expansion around the normal quantile, accurate to about 1e-7 for
+    p <= 0.9999 (5e-7 at p = 1 - 1e-6).
     """
     if not 0.5 < p < 1:
         raise ValueError(f"t_quantile needs 0.5 < p < 1, got {p!r}.")
@@ -193,7 +194,7 @@ class Paired:
     mean: the mean of the n paired differences; se: its standard error,
     std(ddof=1) / sqrt(n); t: the Student-t quantile with n - 1 degrees of
     freedom; lo, hi: mean -+ t * se. resolved is True when [lo, hi] excludes
-    0. over names what was paired ("seeds" or "images"); unit the unit of
+    0 (n identical differences give se = 0 and a zero-width interval). over names what was paired ("seeds" or "images"); unit the unit of
     the values (e.g. "nats per image").
     """
 
@@ -224,7 +225,7 @@ class Paired:
     def __str__(self) -> str:
         d, unit = self.digits, f" {self.unit}" if self.unit else ""
         text = (
-            f"{self.mean:+.{d}f}{unit}, {self.level:.0%} interval "
+            f"{self.mean:+.{d}f}{unit}, {100 * self.level:g}% interval "
             f"[{self.lo:+.{d}f}, {self.hi:+.{d}f}] over {self.n:,} {self.over}"
         )
         return text if self.resolved else text + ": not resolved at this budget"
