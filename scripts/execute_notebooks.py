@@ -1,7 +1,7 @@
 """Run the book's notebooks top to bottom in full mode and store their outputs.
 
     python scripts/execute_notebooks.py                 # every chapter, then every deep dive
-    python scripts/execute_notebooks.py chapters/02_mlp_vae.ipynb
+    python scripts/execute_notebooks.py chapters/01_mlp_vae.ipynb
 
 This is the only way stored outputs are made. Each notebook gets, in its
 metadata under "vae_book", the hashes of its code and of vae_lib (see

@@ -1,7 +1,7 @@
 """How long a notebook takes to read, in minutes, by one fixed formula.
 
     python scripts/reading_time.py                   # chapters/ and deep_dives/
-    python scripts/reading_time.py chapters/02_mlp_vae.ipynb
+    python scripts/reading_time.py chapters/01_mlp_vae.ipynb
 
 The formula (CONTRIBUTING.md, "Core chapters and deep dives"):
 
@@ -14,7 +14,9 @@ The formula (CONTRIBUTING.md, "Core chapters and deep dives"):
   by its text only.
 * visible code lines / 10: non-blank lines of code cells whose input shows;
 * hidden code lines / 30: non-blank lines of code cells tagged ``hide-input``
-  (or ``hide-cell``): a reader may open them, and reads them faster;
+  (or ``hide-cell``), and of solution cells shown as a Colab form
+  (``cellView: form``, whose code stays folded until the reader opens it):
+  a reader may open them, and reads them faster;
 * 0.5 per figure: each stored output with an ``image/png``, ``image/svg+xml``
   or ``image/jpeg`` picture, and each ``{figure}``, ``{image}``,
   ``{glue:figure}`` or ``![...](...)`` in the markdown;
@@ -38,6 +40,20 @@ from colab_cell import notebooks
 ROOT = Path(__file__).resolve().parents[1]
 CORE_LIMIT = 45
 """The most minutes a core chapter may take to read."""
+
+FIRST_SAMPLES_LIMIT = 15
+"""The most minutes from the index to the first VAE samples on the recommended path.
+
+Counted as the whole index page plus the first chapter up to and including its
+cell tagged ``first-samples``."""
+
+
+def minutes_to_first_samples() -> float:
+    """Reading minutes from the book's index to the first chapter's ``first-samples`` cell."""
+    index = ROOT / "book" / "index.md"
+    first = notebooks()[0]
+    return reading_minutes(index)["minutes"] + reading_minutes(first, "first-samples")["minutes"]
+
 
 WORDS_PER_MINUTE = 200
 VISIBLE_LINES_PER_MINUTE = 10
@@ -109,16 +125,22 @@ def output_figures(cell) -> int:
     )
 
 
-def reading_minutes(path) -> dict:
-    """The reading time of one notebook and the parts it is the sum of.
+def reading_minutes(path, until_tag: str | None = None) -> dict:
+    """The reading time of one notebook (or markdown page) and the parts it is the sum of.
 
     Returns words, visible_lines, hidden_lines, figures and equations (the
     counts), prose, code, hidden_code, figure_minutes and equation_minutes
-    (their minutes) and minutes, the total.
+    (their minutes) and minutes, the total. A ``.md`` path is read as one
+    markdown cell. With ``until_tag``, reading stops after the first cell
+    carrying that tag (a ``ValueError`` if no cell does).
     """
-    notebook = nbformat.read(str(path), as_version=4)
+    path = Path(path)
+    if path.suffix == ".md":
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(path.read_text())])
+    else:
+        notebook = nbformat.read(str(path), as_version=4)
     counts = dict(words=0, visible_lines=0, hidden_lines=0, figures=0, equations=0)
-    for cell in notebook.cells:
+    for cell in _cells_until(notebook.cells, until_tag, path):
         tags = _tags(cell)
         if "remove-cell" in tags:
             continue
@@ -129,10 +151,25 @@ def reading_minutes(path) -> dict:
             counts["figures"] += figures
         elif cell.cell_type == "code":
             if "remove-input" not in tags:
-                hidden = bool(tags & {"hide-input", "hide-cell"})
+                folded = cell.get("metadata", {}).get("cellView") == "form"
+                hidden = bool(tags & {"hide-input", "hide-cell"}) or folded
                 counts["hidden_lines" if hidden else "visible_lines"] += code_lines(cell.source)
             if "remove-output" not in tags:
                 counts["figures"] += output_figures(cell)
+    return _with_minutes(counts)
+
+
+def _cells_until(cells, tag, path):
+    """The cells up to and including the first one tagged ``tag`` (all of them for None)."""
+    if tag is None:
+        return cells
+    for i, cell in enumerate(cells):
+        if tag in _tags(cell):
+            return cells[: i + 1]
+    raise ValueError(f"{path}: no cell is tagged {tag!r}.")
+
+
+def _with_minutes(counts: dict) -> dict:
     parts = dict(
         prose=counts["words"] / WORDS_PER_MINUTE,
         code=counts["visible_lines"] / VISIBLE_LINES_PER_MINUTE,
@@ -167,6 +204,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for path in args.notebooks or notebooks():  # every chapter, then every deep dive
         print(describe(path, reading_minutes(path)))
+    if not args.notebooks:
+        print(f"index to the first samples: {minutes_to_first_samples():.1f} min")
     return 0
 
 

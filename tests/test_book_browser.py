@@ -280,7 +280,7 @@ def test_every_page_reads_well(request):
 # --- the in-page latent explorers ------------------------------------------------
 
 EXPLORER_PAGES = [
-    "chapters/02_mlp_vae.html",
+    "chapters/01_mlp_vae.html",
     "chapters/04_swiss_roll.html",
     "chapters/05_cvae.html",
 ]

@@ -53,15 +53,15 @@ def test_link_checker_catches_bad_links(tmp_path):
     from test_book_browser import _expected_colab, _link_problems
 
     (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "02_mlp_vae.html").write_text('<h1 id="here">x</h1>')
+    (tmp_path / "chapters" / "01_mlp_vae.html").write_text('<h1 id="here">x</h1>')
     server = "http://127.0.0.1:1"
-    page = "chapters/02_mlp_vae.html"
+    page = "chapters/01_mlp_vae.html"
     good = [f"{server}/{page}#here", _expected_colab(page)]
     assert _link_problems(tmp_path, server, page, good) == []
     bad = [
         f"{server}/{page}#nowhere",
         f"{server}/missing.html",
-        _expected_colab(page).replace("02_mlp_vae", "03_conv_vae"),
+        _expected_colab(page).replace("01_mlp_vae", "03_conv_vae"),
     ]
     problems = _link_problems(tmp_path, server, page, bad)
     assert len(problems) == 3, problems
@@ -89,5 +89,5 @@ def test_bibliography_labels_are_author_year(html):
     text = (html / "book" / "references.html").read_text()
     assert "Kingma and Welling, 2013" in text and "Rezende et al., 2014" in text
     assert "[KW13]" not in text
-    chapter = (html / "chapters" / "02_mlp_vae.html").read_text()
-    assert "Kingma and Welling" in chapter, "chapter 2 should cite Kingma and Welling (2013)"
+    chapter = (html / "chapters" / "01_mlp_vae.html").read_text()
+    assert "Kingma and Welling" in chapter, "chapter 1 should cite Kingma and Welling (2013)"

@@ -46,7 +46,10 @@ def _synthetic(tmp_path):
         _code(10, tags=["remove-input"], figure=True),
         # Output removed: its 10 lines count, its figure does not.
         _code(10, tags=["remove-output"], figure=True),
+        # A solution folded into a Colab form: 15 hidden lines.
+        _code(15),
     ]
+    nb.cells[-1].metadata["cellView"] = "form"
     nb.cells[4].source = nb.cells[4].source.replace("\n", "\n\n", 3)
     path = tmp_path / "synthetic.ipynb"
     nbformat.write(nb, path)
@@ -55,15 +58,15 @@ def _synthetic(tmp_path):
 
 def test_reading_minutes_of_a_synthetic_notebook(tmp_path):
     r = reading_minutes(_synthetic(tmp_path))
-    assert (r["words"], r["visible_lines"], r["hidden_lines"]) == (22, 30, 30)
+    assert (r["words"], r["visible_lines"], r["hidden_lines"]) == (22, 30, 45)
     assert (r["figures"], r["equations"]) == (3, 3)
-    # 22 / 200 + 30 / 10 + 30 / 30 + 3 * 0.5 + 3 * 0.5
+    # 22 / 200 + 30 / 10 + 45 / 30 + 3 * 0.5 + 3 * 0.5
     assert r["prose"] == pytest.approx(0.11)
     assert r["code"] == pytest.approx(3.0)
-    assert r["hidden_code"] == pytest.approx(1.0)
+    assert r["hidden_code"] == pytest.approx(1.5)
     assert r["figure_minutes"] == pytest.approx(1.5)
     assert r["equation_minutes"] == pytest.approx(1.5)
-    assert r["minutes"] == pytest.approx(7.11)
+    assert r["minutes"] == pytest.approx(7.61)
 
 
 def test_prose_counts_inline_math_as_one_word_and_drops_display_math():
@@ -83,15 +86,14 @@ def test_the_script_prints_one_line_per_notebook(tmp_path, capsys):
     path = _synthetic(tmp_path)
     assert reading_time.main([str(path), str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and "7.1 min" in lines[0] and "(22 words)" in lines[0]
+    assert len(lines) == 2 and "7.6 min" in lines[0] and "(22 words)" in lines[0]
 
 
 # The chapters over the limit today, and the issue whose rewrite brings each under it.
 # When a chapter comes under the limit its test XPASSes, which fails (strict): then
 # remove its line here.
 OVER_THE_LIMIT_UNTIL = {
-    "01_elbo": 1,
-    "02_mlp_vae": 1,
+    "02_elbo": 1,
     "03_conv_vae": 2,
     "04_swiss_roll": 2,
     "05_cvae": 2,
@@ -116,4 +118,29 @@ def test_a_core_chapter_reads_in_at_most_45_minutes(chapter):
         f"{chapter.name} takes {r['minutes']:.0f} reading minutes, over {CORE_LIMIT}: "
         f"{reading_time.describe(chapter, r)}. Move derivation detours, ablations and "
         "source-post forensics to a deep dive (CONTRIBUTING.md)."
+    )
+
+
+def test_reading_stops_after_the_tagged_cell_and_reads_markdown_pages(tmp_path):
+    path = _synthetic(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["tags"] = ["first-samples"]
+    nbformat.write(nb, path)
+    # the first two cells only: 9 + 4 words, 3 display equations, 1 figure
+    r = reading_minutes(path, "first-samples")
+    assert (r["words"], r["equations"], r["figures"], r["visible_lines"]) == (13, 3, 1, 0)
+    with pytest.raises(ValueError, match="no cell is tagged 'nowhere'"):
+        reading_minutes(path, "nowhere")
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\nFour words of prose.\n\n$$\nx = 1\n$$\n")
+    r = reading_minutes(page)
+    assert (r["words"], r["equations"]) == (6, 1)
+
+
+def test_the_path_reaches_a_trained_vaes_samples_within_15_minutes():
+    """From the index to the first chapter's samples (the on-ramp), by the same formula."""
+    minutes = reading_time.minutes_to_first_samples()
+    assert minutes <= reading_time.FIRST_SAMPLES_LIMIT, (
+        f"the index and chapter 1 up to its 'first-samples' cell take {minutes:.1f} reading "
+        f"minutes, over {reading_time.FIRST_SAMPLES_LIMIT}"
     )

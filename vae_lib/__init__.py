@@ -1,7 +1,8 @@
 """vae_lib: what the book's notebooks share that is not the lesson.
 
 device choice and seeding (device), quick mode (mode), MNIST as tensors
-(data), toy 2-D data and its metrics (toy), the loss pieces (losses),
+(data), the exact linear-Gaussian model of the ELBO chapter
+(linear_gaussian), toy 2-D data and its metrics (toy), the loss pieces (losses),
 reference models (models), the training loop (train) and its checkpoints
 (checkpoint), repeated runs and standard errors (stats), the KL weight as a
 beta (beta), a digit classifier that judges images (classifier), AUROC and
@@ -11,7 +12,7 @@ for the results chapter (zoo). The timing functions of the results chapter
 (bench) are imported on their own: ``from vae_lib import bench``.
 """
 
-from . import accel, exercises
+from . import accel, exercises, linear_gaussian
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
@@ -129,6 +130,7 @@ __all__ = [
     "glue",
     "accel",
     "exercises",
+    "linear_gaussian",
     "ModelNotSavedError",
     "load_model",
     "n_parameters",

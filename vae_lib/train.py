@@ -214,7 +214,7 @@ def fit(
 ) -> History:
     """Train ``model`` on in-memory tensors and return the per-epoch ``History``.
 
-    Chapter 2's ``train_one_epoch`` (``_train_epoch`` here) plus named extras:
+    Chapter 1's ``train_one_epoch`` (``_train_epoch`` here) plus named extras:
     resuming from a checkpoint (``_resume``), the NaN stop (``_EpochRecord``
     and ``_rollback_on_nonfinite``), the progress bar, evaluation on the test
     data, and saving a checkpoint after each epoch.
@@ -288,7 +288,7 @@ def fit(
 def _train_epoch(model, optimizer, step_loss, x, y, batch_size, bar, sync_every) -> dict:
     """One pass over x (N, ...) in random order; the mean of each loss term (nats per example).
 
-    Chapter 2's ``train_one_epoch``, line for line, except that the loss terms
+    Chapter 1's ``train_one_epoch``, line for line, except that the loss terms
     stay on the device (``_EpochRecord``) until a sync point.
     """
     model.train()
