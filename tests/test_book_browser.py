@@ -581,9 +581,13 @@ def test_explorer_pages_fall_back_without_javascript(request):
 
 # --- the book's diagrams (scripts/draw_diagrams.py) ------------------------------------------
 
-DIAGRAM_PAGE = "book/notation.html"
-DIAGRAMS = ["vae_computation", "graphical_model", "conv_vae_shapes", "cvae_networks"]
-"""The SVGs in book/_static/diagrams/ that DIAGRAM_PAGE must show."""
+DIAGRAMS = {
+    "vae_computation": "chapters/01_mlp_vae.html",
+    "graphical_model": "chapters/02_elbo.html",
+    "conv_vae_shapes": "book/notation.html",
+    "cvae_networks": "book/notation.html",
+}
+"""The SVGs in book/_static/diagrams/ and the page that must show each."""
 
 IMAGES_LOADED = """
 const done = arguments[arguments.length - 1];
@@ -607,8 +611,8 @@ def _alt_problem(alt, name):
     return None
 
 
-def test_notation_page_shows_the_diagrams(request):
-    """Each diagram loads on the notation page, has alt text and is served by the site."""
+def test_the_diagrams_show_on_their_pages(request):
+    """Each diagram loads on its page, has alt text and is served by the site."""
     if MISSING:
         pytest.fail(
             f"CI is set but {' and '.join(MISSING)} not found on PATH; {INSTALL}.", pytrace=False
@@ -617,22 +621,23 @@ def test_notation_page_shows_the_diagrams(request):
     browser = request.getfixturevalue("browser")
     browser.set_script_timeout(60)
     browser.get_log("browser")  # drop what earlier pages logged
-    browser.get(f"{server}/{DIAGRAM_PAGE}")
-    images = browser.execute_async_script(IMAGES_LOADED)
     problems = []
-    for name in DIAGRAMS:
+    for name, page in DIAGRAMS.items():
+        browser.get(f"{server}/{page}")
+        images = browser.execute_async_script(IMAGES_LOADED)
+        problems += [f"{page}: JavaScript error {m}" for m in _console_errors(browser)]
         found = [i for i in images if urllib.parse.urlparse(i["src"]).path.endswith(f"/{name}.svg")]
         if len(found) != 1:
-            problems.append(f"{DIAGRAM_PAGE}: {len(found)} images of {name}.svg, expected 1")
+            problems.append(f"{page}: {len(found)} images of {name}.svg, expected 1")
             continue
         image = found[0]
         if not image["width"]:
-            problems.append(f"{DIAGRAM_PAGE}: {image['src']} did not load (naturalWidth 0)")
+            problems.append(f"{page}: {image['src']} did not load (naturalWidth 0)")
         alt_problem = _alt_problem(image["alt"], name)
         if alt_problem:
-            problems.append(f"{DIAGRAM_PAGE}: {name}.svg: {alt_problem}")
+            problems.append(f"{page}: {name}.svg: {alt_problem}")
         if not image["src"].startswith(server + "/"):
-            problems.append(f"{DIAGRAM_PAGE}: {name}.svg comes from {image['src']}, not the site")
+            problems.append(f"{page}: {name}.svg comes from {image['src']}, not the site")
             continue
         with urllib.request.urlopen(image["src"], timeout=30) as response:
             served, kind = response.read(), response.headers.get_content_type()
@@ -642,7 +647,6 @@ def test_notation_page_shows_the_diagrams(request):
                 f"{image['src']}: served as {kind}, {len(served)} bytes; expected "
                 f"image/svg+xml and the {len(committed)} bytes of book/_static/diagrams/{name}.svg"
             )
-    problems += [f"{DIAGRAM_PAGE}: JavaScript error {m}" for m in _console_errors(browser)]
     assert not problems, "\n".join(problems)
 
 
