@@ -8,7 +8,8 @@ reference models (models), the training loop (train) and its checkpoints
 beta (beta), a digit classifier that judges images (classifier), AUROC and
 PSNR (metrics), figures (plots), widgets (widgets) and in-page explorers
 (explorer), the faster training paths (accel) and the trained models kept
-for the results chapter (zoo). The timing functions of the results chapter
+for the results chapter (zoo), also downloadable as published
+(published). The timing functions of the results chapter
 (bench) are imported on their own: ``from vae_lib import bench``.
 """
 
@@ -35,6 +36,7 @@ from .mode import choose, quick_mode
 from .models import CVAE, MLPVAE, ConvVAE, CVAEGivenLabel, PaddedConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
 from .prose import glue
+from .published import PretrainedHashError, PretrainedUnavailable, pretrained
 from .stats import (
     Estimate,
     Paired,
@@ -60,7 +62,7 @@ from .train import History, NonFiniteLossError, evaluate, fit, progress_bar
 from .widgets import latent_explorer
 from .zoo import ModelNotSavedError, load_model, n_parameters, save_model
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "MNIST",
@@ -132,6 +134,9 @@ __all__ = [
     "exercises",
     "linear_gaussian",
     "ModelNotSavedError",
+    "PretrainedHashError",
+    "PretrainedUnavailable",
+    "pretrained",
     "load_model",
     "n_parameters",
     "save_model",

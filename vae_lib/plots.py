@@ -65,7 +65,8 @@ def plot_latent_scatter(
     cmap: str = "tab10",
     point_size: float = 3.0,
 ):
-    """Scatter 2-D latent codes z (N, 2) coloured by integer labels (N,)."""
+    """Scatter 2-D latent codes z (N, 2) coloured by integer labels (N,), each digit
+    also written at the median of its codes (so colour is not the only cue)."""
     if z.dim() != 2 or z.shape[1] != 2:
         raise ValueError(f"plot_latent_scatter needs codes of shape (N, 2), got {tuple(z.shape)}.")
     z = z.detach().cpu().numpy()
@@ -75,6 +76,18 @@ def plot_latent_scatter(
         z[:, 0], z[:, 1], c=labels, cmap=cmap, s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5
     )
     ax.figure.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    for digit in np.unique(labels):  # a label at each digit's median: colour is not enough
+        x_mid, y_mid = np.median(z[labels == digit], axis=0)
+        ax.text(
+            x_mid,
+            y_mid,
+            str(digit),
+            ha="center",
+            va="center",
+            fontsize=11,
+            weight="bold",
+            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="0.3", alpha=0.85),
+        )
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
     ax.set_aspect("equal", adjustable="datalim")
