@@ -57,3 +57,15 @@ def html(tmp_path_factory):
         f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
     return out / "_build" / "html"
+
+
+def alt_text_problem(alt, name=""):
+    """Why alt does not describe the picture in a sentence, or None."""
+    alt = (alt or "").strip()
+    if not alt:
+        return "no alt text"
+    if (name and name in alt) or alt.lower().endswith((".svg", ".png")) or "/" in alt.split()[0]:
+        return f"alt text is a file name: {alt!r}"
+    if len(alt.split()) < 8 or not alt[0].isupper() or not alt.endswith("."):
+        return f"alt text is not a sentence describing the picture: {alt!r}"
+    return None

@@ -3,8 +3,11 @@
 Fails on a JavaScript error, a broken image, math left unrendered, a raw
 widget or traceback on the page, a request to anything but localhost, an
 internal link whose page or anchor does not exist, a Colab link that does
-not open the page's own notebook on the repository named in _config.yml, or a
-code cell that scrolls sideways in a 1280-pixel-wide window. On every
+not open the page's own notebook in the Colab edition on the repository named
+in _config.yml, a code cell that scrolls sideways in a 1280-pixel-wide window,
+an image whose alt text is empty, a file name or not a sentence, or a serious or
+critical violation that axe-core (an accessibility checker, run in the page)
+finds. On every
 notebook's page, no solution code or output may show before the reader opens
 its dropdown, and a click on the dropdown's toggle must show the code.
 Screenshots go to artifacts/screenshots/ for a person to look at.
@@ -32,13 +35,14 @@ import statistics
 import threading
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import colab_cell
 import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import CHAPTERS, NOTEBOOKS, ROOT
+from conftest import CHAPTERS, NOTEBOOKS, ROOT, alt_text_problem
 from test_lib_explorer import corrupt
 from torch import nn
 
@@ -141,23 +145,47 @@ return {
   mathSource: document.querySelectorAll('.math').length,
   mathRendered: document.querySelectorAll('mjx-container').length,
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  alts: images.map(i => [i.src, i.getAttribute('alt')]),
   scrollingCode: Array.from(document.querySelectorAll('div.cell_input pre'))
     .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 60)),
 };
 """
 
 
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then(
+  r => done(r.violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))),
+  e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));
+"""
+
+
+def _axe_problems(browser, page):
+    """axe-core's serious and critical accessibility violations on the open page."""
+    import axe_core_python
+
+    source = Path(axe_core_python.__file__).with_name("axe.min.js").read_text()
+    browser.execute_script(source)
+    return [
+        f"{page}: accessibility ({v['impact']}) {v['id']}: {v['help']}; e.g. {v['nodes']}"
+        for v in browser.execute_async_script(AXE_RUN)
+    ]
+
+
 def _expected_colab(page):
-    """The Colab URL a page must carry: its own notebook, or None for .md pages."""
+    """The Colab URL a page must carry: its notebook in the Colab edition, or None."""
     source = ROOT / page.replace(".html", ".ipynb")
     if not source.is_file():
         return None
-    colab = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]["colab_url"]
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    colab = config["launch_buttons"]["colab_url"]
+    edition = config["repository"]["path_to_book"]  # the Colab edition's folder
     url, branch = colab_cell.repository()
     org_repo = url.split("github.com/", 1)[1]
-    return (
-        f"{colab.rstrip('/')}/github/{org_repo}/blob/{branch}/{source.relative_to(ROOT).as_posix()}"
-    )
+    rel = source.relative_to(ROOT).as_posix()
+    return f"{colab.rstrip('/')}/github/{org_repo}/blob/{branch}/{edition}/{rel}"
 
 
 def _link_problems(html, server, page, links):
@@ -250,6 +278,11 @@ def test_every_page_reads_well(request):
                 if not url.startswith((server, "data:", "blob:", "about:")):
                     remote.append(url)
         problems += _link_problems(html, server, page, state["links"])
+        for src, alt in state["alts"]:
+            why = alt_text_problem(alt, Path(urllib.parse.urlparse(src).path).name)
+            if why:
+                problems.append(f"{page}: image {Path(src).name[:20]}: {why}")
+        problems += _axe_problems(browser, page)
         if errors:
             problems.append(f"{page}: JavaScript errors {errors}")
         if remote:
@@ -599,18 +632,6 @@ Promise.all(images.map(i => i.complete ? null : new Promise(r => { i.onload = i.
 """
 
 
-def _alt_problem(alt, name):
-    """Why alt does not describe the picture in a sentence, or None."""
-    alt = (alt or "").strip()
-    if not alt:
-        return "no alt text"
-    if name in alt or alt.lower().endswith((".svg", ".png")) or "/" in alt.split()[0]:
-        return f"alt text is a file name: {alt!r}"
-    if len(alt.split()) < 8 or not alt[0].isupper() or not alt.endswith("."):
-        return f"alt text is not a sentence describing the picture: {alt!r}"
-    return None
-
-
 def test_the_diagrams_show_on_their_pages(request):
     """Each diagram loads on its page, has alt text and is served by the site."""
     if MISSING:
@@ -633,7 +654,7 @@ def test_the_diagrams_show_on_their_pages(request):
         image = found[0]
         if not image["width"]:
             problems.append(f"{page}: {image['src']} did not load (naturalWidth 0)")
-        alt_problem = _alt_problem(image["alt"], name)
+        alt_problem = alt_text_problem(image["alt"], name)
         if alt_problem:
             problems.append(f"{page}: {name}.svg: {alt_problem}")
         if not image["src"].startswith(server + "/"):

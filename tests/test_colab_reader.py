@@ -16,9 +16,17 @@ This test builds the same situation here:
   or wanted another torch, the install fails;
 * each notebook copied alone into its own temporary folder and executed top
   to bottom, in quick mode, by a kernel running the fresh environment's
-  Python; a probe cell at the end records where vae_lib was imported from.
+  Python, with an empty folder for saved models (each Colab notebook has its
+  own runtime); a probe cell at the end records where vae_lib was imported from;
+* a release served on 127.0.0.1 with one file per published model
+  (scripts/publish_models.py's list, freshly initialised weights written by
+  its write_asset) and the installed vae_lib's manifest pinning them: the
+  results chapter, which finds no model saved in its runtime, must download
+  every one and fill every row of its table.
 """
 
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -26,10 +34,16 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import NOTEBOOKS, ROOT
+from publish_models import PUBLISHED, write_asset
+
+from vae_lib.published import sha256_of
+from vae_lib.zoo import FORMAT
 
 PROBE = textwrap.dedent("""\
     import json as _json, os as _os, sys as _sys, vae_lib as _vl
@@ -144,6 +158,8 @@ def reader(tmp_path_factory):
         f"installing vae_lib added more than vae_lib: {sorted(added)}"
     )
 
+    url = _serve_a_release(base / "release", base / "saved", fresh_site / "vae_lib")
+
     kernels = base / "jupyter" / "kernels" / "colab-reader"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(
@@ -161,7 +177,39 @@ def reader(tmp_path_factory):
         "python": python,
         "site": fresh_site,
         "jupyter_path": str(base / "jupyter"),
+        "release_url": url,
     }
+
+
+def _serve_a_release(served: Path, saved: Path, installed: Path) -> str:
+    """Publish every model of publish_models.PUBLISHED (fresh weights) into ``served``,
+    pin them in the installed vae_lib's manifest, and serve them; return the URL."""
+    saved.mkdir()
+    models = {}
+    for name, (chapter, build) in PUBLISHED.items():
+        torch.manual_seed(0)
+        model = build()
+        facts = {"chapter": 0, "epochs": 1, "batch_size": 64, "seconds": 1.0}
+        facts["parameters"] = sum(p.numel() for p in model.parameters())
+        torch.save(
+            {"format": FORMAT, "model": model.state_dict(), "facts": facts}, saved / f"{name}.pt"
+        )
+        asset = write_asset(saved / f"{name}.pt", served, torch.float16)
+        models[name] = {
+            "file": asset.name,
+            "sha256": sha256_of(asset),
+            "bytes": asset.stat().st_size,
+            "chapter": chapter,
+            "dtype": "float16",
+            "score_change_nats": 0.0,
+        }
+    manifest = {"release": "v0-test", "url": "http://127.0.0.1:9/unused/", "models": models}
+    (installed / "published.json").write_text(json.dumps(manifest))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def test_installing_vae_lib_keeps_the_preinstalled_torch(reader):
@@ -199,9 +247,13 @@ def test_chapter_runs_alone_with_vae_lib_installed(reader, chapter):
     env.update(
         VAE_QUICK="1",
         VAE_PROGRESS="text",
+        VAE_BOOK_MODELS=str(folder / "models"),
+        VAE_BOOK_PRETRAINED_URL=reader["release_url"],
         JUPYTER_PATH=reader["jupyter_path"],
         PATH=f"{reader['python'].parent}{os.pathsep}{env.get('PATH', '')}",
     )
+    if chapter.name == RESULTS:  # it downloads from the release on 127.0.0.1
+        env.pop("VAE_LIB_OFFLINE", None)
     run = subprocess.run(
         [
             str(reader["python"]),
@@ -230,3 +282,24 @@ def test_chapter_runs_alone_with_vae_lib_installed(reader, chapter):
     inside = [p for p in seen["path"] if p and Path(p).resolve().is_relative_to(ROOT)]
     assert not inside, f"the kernel could import from the checkout: {inside}"
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".ipynb") == [chapter.name]
+    if chapter.name == RESULTS:
+        _check_the_table_is_complete(nbformat.read(notebook, as_version=4))
+
+
+RESULTS = "07_results.ipynb"
+
+
+def _check_the_table_is_complete(notebook):
+    """Every row of the results chapter's table scored, five of them downloaded (d)."""
+    text = "\n".join(
+        o.get("text", "")
+        for c in notebook.cells
+        if c.cell_type == "code" and "rows = [" in c.source
+        for o in c.outputs
+        if o.get("output_type") == "stream"
+    )
+    assert "not available" not in text, text
+    rows = [line for line in text.splitlines() if line.startswith("ch") and "+-" in line]
+    assert len(rows) == 6, text
+    assert sum(line.rstrip().endswith("d") for line in rows) == 5, text
+    assert "d not trained in this runtime" in text

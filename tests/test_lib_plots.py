@@ -113,6 +113,29 @@ def test_plot_latent_scatter_draws_the_codes():
     assert len(ax.figure.axes) == 2  # the scatter and its colour bar
 
 
+def test_plot_latent_scatter_labels_every_digit_without_overlap():
+    # two clusters that sit almost on top of each other, one far away
+    z = torch.tensor([[0.0, 0.0], [0.01, 0.0], [10.0, 10.0]]).repeat_interleave(20, dim=0)
+    labels = torch.tensor([4, 5, 1]).repeat_interleave(20)
+    ax = vl.plot_latent_scatter(z, labels)
+    texts = {t.get_text(): np.array(t.get_position()) for t in ax.texts}
+    assert sorted(texts) == ["1", "4", "5"]
+    spread = 10.0  # the codes' largest range along one axis, as the function measures it
+    assert np.linalg.norm(texts["4"] - texts["5"]) >= 0.08 * spread * 0.999
+    np.testing.assert_allclose(texts["1"], [10.0, 10.0])  # a label with room stays put
+    assert len(ax.lines) == 2  # the two moved labels point back at their medians
+
+
+def test_spread_apart_moves_only_what_overlaps():
+    from vae_lib.plots import _spread_apart
+
+    points = np.array([[0.0, 0.0], [0.0, 0.0], [0.05, 0.0], [5.0, 5.0]])
+    placed = _spread_apart(points, min_distance=1.0)
+    gaps = [np.linalg.norm(placed[i] - placed[j]) for i in range(4) for j in range(i + 1, 4)]
+    assert min(gaps) >= 0.999
+    np.testing.assert_allclose(placed[3], [5.0, 5.0])
+
+
 @pytest.mark.parametrize("shape", [(50,), (50, 3), (50, 1), (2, 25, 2)])
 def test_plot_latent_scatter_rejects_wrong_shapes(shape):
     with pytest.raises(ValueError, match=r"\(N, 2\)"):

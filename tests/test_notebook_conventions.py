@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import colab_cell
 import nbformat
 import pytest
-from conftest import CHAPTERS, NOTEBOOKS, ROOT
+from conftest import CHAPTERS, NOTEBOOKS, ROOT, alt_text_problem
 
 CHECK_TAG = "nbval-check-output"
 
@@ -920,3 +920,22 @@ def test_the_exercises_page_check_catches_a_wrong_row(page, words):
         assert problems == []
     else:
         assert any(words in p for p in problems), problems
+
+
+def test_every_figure_has_alt_text_that_describes_it(notebook):
+    """myst-nb reads a figure's alt text from the cell's metadata.mystnb.image.alt."""
+    _, nb = notebook
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if {"image/png", "image/svg+xml", "image/jpeg"} & set(o.get("data", {}))
+        ]
+        if cell.cell_type != "code" or not images:
+            continue
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt")
+        why = alt_text_problem(alt)
+        if why:
+            problems.append(f"cell {index} ({cell.get('id')}): {why}")
+    assert not problems, "\n".join(problems)

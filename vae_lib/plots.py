@@ -66,7 +66,8 @@ def plot_latent_scatter(
     point_size: float = 3.0,
 ):
     """Scatter 2-D latent codes z (N, 2) coloured by integer labels (N,), each digit
-    also written at the median of its codes (so colour is not the only cue)."""
+    also written by the median of its codes, moved apart where labels would overlap
+    and joined to the median by a line (so colour is not the only cue)."""
     if z.dim() != 2 or z.shape[1] != 2:
         raise ValueError(f"plot_latent_scatter needs codes of shape (N, 2), got {tuple(z.shape)}.")
     z = z.detach().cpu().numpy()
@@ -76,17 +77,21 @@ def plot_latent_scatter(
         z[:, 0], z[:, 1], c=labels, cmap=cmap, s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5
     )
     ax.figure.colorbar(points, ax=ax, ticks=range(10), label="digit")
-    for digit in np.unique(labels):  # a label at each digit's median: colour is not enough
-        x_mid, y_mid = np.median(z[labels == digit], axis=0)
+    digits = np.unique(labels)
+    medians = np.stack([np.median(z[labels == d], axis=0) for d in digits])
+    spread = np.ptp(z, axis=0).max() if len(z) > 1 else 1.0
+    places = _spread_apart(medians, min_distance=0.08 * spread)
+    for digit, median, place in zip(digits, medians, places):  # colour is not the only cue
+        if np.linalg.norm(place - median) > 1e-9:
+            ax.plot(*np.stack([median, place]).T, color="0.2", linewidth=0.8)
         ax.text(
-            x_mid,
-            y_mid,
+            *place,
             str(digit),
             ha="center",
             va="center",
-            fontsize=11,
+            fontsize=10,
             weight="bold",
-            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="0.3", alpha=0.85),
+            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="0.3", alpha=0.9),
         )
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
@@ -94,6 +99,32 @@ def plot_latent_scatter(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _spread_apart(points: np.ndarray, min_distance: float, steps: int = 200) -> np.ndarray:
+    """Move points (K, 2) apart until no two are closer than min_distance (or steps run out).
+
+    Used to place labels: each overlapping pair is pushed apart along the line
+    that joins them, half the shortfall each; a coincident pair along a fixed
+    direction. Deterministic.
+    """
+    places = points.astype(float).copy()
+    for _ in range(steps):
+        moved = False
+        for i in range(len(places)):
+            for j in range(i + 1, len(places)):
+                gap = places[i] - places[j]
+                distance = float(np.hypot(*gap))
+                if distance >= min_distance:
+                    continue
+                direction = gap / distance if distance > 1e-12 else np.array([1.0, 0.0])
+                shift = 0.5 * (min_distance - distance) * direction
+                places[i] += shift
+                places[j] -= shift
+                moved = True
+        if not moved:
+            break
+    return places
 
 
 def latent_grid(n: int = 15, span: float = 2.5) -> torch.Tensor:
