@@ -57,6 +57,8 @@ FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.
 OPTION = re.compile(r"^:(?P<key>[a-z][a-z-]*):[ \t]*(?P<value>.*)$")
 TARGET = re.compile(r"^\((?P<label>[^)\s]+)\)=[ \t]*$", re.M)
 EQ_LABEL = re.compile(r"^\$\$[ \t]*\((?P<label>[^)\s]+)\)[ \t]*$", re.M)
+SOLUTION = "<!-- solution -->"
+"""Where a solution's text starts; what follows, up to the solution's end, is folded."""
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<href>[^)\s]+)\)")
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -103,10 +105,12 @@ class Converter:
     def role(self, match: re.Match) -> str:
         role, body = match["role"], match["body"]
         if role.startswith("glue"):
-            key, _, fmt = body.rpartition(":") if ":" in body else (body, "", "")
-            if key not in self.glued:
-                raise KeyError(f"{self.rel}: no glued value {key!r}")
-            return format_plain_text(self.glued[key], fmt)
+            doc, _, rest = body.rpartition("::")  # "other.ipynb::key:fmt" glues across pages
+            key, _, fmt = rest.rpartition(":") if ":" in rest else (rest, "", "")
+            glued = self.glued if not doc else self.glued_in(doc)
+            if key not in glued:
+                raise KeyError(f"{self.rel}: no glued value {key!r} in {doc or 'this notebook'}")
+            return format_plain_text(glued[key], fmt)
         if role in ("cite:p", "cite:t"):
             return self.cite(role, [k.strip() for k in body.split(",")])
         text, label = _text_and_target(body)
@@ -119,6 +123,11 @@ class Converter:
             shown = text or self._link_text(lambda h: h.split("#")[0] == href) or label
             return f"[{shown}]({self.book.url(self.rel, href)})"
         raise ValueError(f"{self.rel}: the role {{{role}}} has no Colab form yet")
+
+    def glued_in(self, doc: str) -> dict[str, str]:
+        """The glued values of another notebook, named relative to this one."""
+        path = (ROOT / self.rel).parent / doc
+        return _glued(nbformat.read(path.resolve(), as_version=4))
 
     def cite(self, role: str, keys: list[str]) -> str:
         refs = self.book.url("book/references.html")
@@ -164,8 +173,9 @@ class Converter:
 
     def _tag(self, match: re.Match) -> str:
         anchor = f"equation-{match['label']}"
-        number = self.page.find(id=anchor).find(class_="eqno").get_text(strip=True)
-        return "\\tag{" + number.strip("()") + "}\n$$"
+        eqno = self.page.find(id=anchor).find(class_="eqno").get_text(strip=True)
+        number = re.match(r"\(([^)]*)\)", eqno)[1]  # "(3)#": the number, then the link sign
+        return "\\tag{" + number + "}\n$$"
 
     def _link(self, match: re.Match) -> str:
         href = match["href"]
@@ -203,7 +213,7 @@ class Converter:
         if name == "exercise":
             return f"### {self.exercise_title(options['label'])}\n\n{body}"
         if name == "solution-start":
-            return f"#### Solution: {self.exercise_title(arg)}"
+            return f"#### Solution: {self.exercise_title(arg)}\n{SOLUTION}"
         if name == "solution-end":
             return ""
         if name == "figure":
@@ -240,6 +250,14 @@ class Converter:
         return f"![{alt}]({url})\n\n*{number}{caption}*"
 
 
+def _folded(text: str) -> str:
+    """Markdown folded behind a "Show the solution" toggle (nothing for empty text)."""
+    text = text.strip()
+    if not text:
+        return ""
+    return f"<details>\n<summary>Show the solution</summary>\n\n{text}\n\n</details>"
+
+
 def _glued(notebook) -> dict[str, str]:
     values = {}
     for cell in notebook.cells:
@@ -263,11 +281,19 @@ def colab_notebook(book: Book, path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     converter = Converter(book, rel, notebook)
     out = copy.deepcopy(notebook)
-    cells = []
+    cells, in_solution = [], False
     for cell in out.cells:
         if cell.cell_type == "markdown":
+            ends = "{solution-end}" in cell.source
             cell.source = converter.markdown(cell.source)
-            if not cell.source:
+            if SOLUTION in cell.source:
+                heading, _, text = cell.source.partition(SOLUTION)
+                cell.source = heading.strip() + "\n\n" + _folded(text)
+                in_solution = True
+            elif in_solution:
+                cell.source = _folded(cell.source)
+            in_solution = in_solution and not ends
+            if not cell.source.strip():
                 continue
         elif "hide-input" in cell.metadata.get("tags", []):
             cell.metadata["cellView"] = "form"

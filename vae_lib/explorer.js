@@ -113,8 +113,11 @@
   const map = canvas(SIZE, SIZE, "border:1px solid #bbb;cursor:crosshair;" +
                      "touch-action:none;");
   map.tabIndex = 0;
-  map.setAttribute("role", "slider");
+  map.setAttribute("role", "slider");  // two coordinates: valuenow is the first,
   map.setAttribute("aria-label", "latent point: drag, or use the arrow keys");
+  map.setAttribute("aria-valuemin", String(lo));  // valuetext says both
+  map.setAttribute("aria-valuemax", String(hi));
+  map.setAttribute("aria-valuenow", "0");  // until the first render
   const image = spec.mode === "image" ?
     canvas(spec.image.width, spec.image.height,
            "width:" + 6 * spec.image.width + "px;image-rendering:pixelated;" +
@@ -196,8 +199,11 @@
     drawMap();
     const ms = performance.now() - t0;
     state.output = Array.from(out); state.ms = ms; state.times.push(ms);
-    readout.textContent = spec.plane.names[0] + " = " + state.u[0].toFixed(2) +
-      ", " + spec.plane.names[1] + " = " + state.u[1].toFixed(2) +
+    const where = spec.plane.names[0] + " = " + state.u[0].toFixed(2) +
+      ", " + spec.plane.names[1] + " = " + state.u[1].toFixed(2);
+    map.setAttribute("aria-valuenow", state.u[0].toFixed(2));
+    map.setAttribute("aria-valuetext", where);
+    readout.textContent = where +
       (spec.nClasses ? ", label " + state.label : "") +
       (image ? "" : "; decoded point (" + out[0].toFixed(3) + ", " +
        out[1].toFixed(3) + ")") + "; drawn in " + ms.toFixed(2) + " ms";
