@@ -49,8 +49,9 @@ OUT = ROOT / "colab"
 GPU_AFTER_SECONDS = 180
 """A notebook whose full run on the CPU takes longer than this asks for a GPU in Colab."""
 GPU_LINE = (
-    "*In Colab, this notebook runs faster on a GPU: Runtime → Change runtime type → "
-    "T4 GPU, before running any cell.*"
+    "*This notebook asks Colab for a GPU. If **Runtime → Change runtime type** shows a CPU, "
+    "choose a GPU there before running any cell: on a laptop's CPU the full run takes about "
+    "{minutes} minutes.*"
 )
 ROLE = re.compile(r"\{(?P<role>[a-z]+(?::[a-z]+)?)\}`(?P<body>[^`]*)`")
 FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>.*)$")
@@ -62,7 +63,6 @@ SOLUTION = "<!-- solution -->"
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<href>[^)\s]+)\)")
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from author_year_bib import _who  # noqa: E402
 from colab_cell import notebooks  # noqa: E402
 
 
@@ -78,8 +78,31 @@ class Book:
     def __init__(self, html: Path, base: str):
         self.html, self.base = html, base
         self._soups: dict[str, BeautifulSoup] = {}
-        bib = parse_file(str(ROOT / "book" / "references.bib"))
-        self.authors = {k: (_who(e), e.fields.get("year", "n.d.")) for k, e in bib.entries.items()}
+        self.bib = parse_file(str(ROOT / "book" / "references.bib")).entries
+        self._entries = None
+
+    def citation(self, key: str) -> tuple[str, str, str]:
+        """(who, year, anchor) of a cited key, as the references page labels and anchors
+        its entry ("Nalisnick et al.", "2019a", "id13"); matched by the entry's title."""
+        if self._entries is None:
+            self._entries = [
+                (
+                    div.find(class_="label").get_text("", strip=True).strip("[]"),
+                    div["id"],
+                    _plain(div.get_text(" ", strip=True)),
+                )
+                for div in self.soup("book/references.html").select("div.citation")
+            ]
+        if key not in self.bib:
+            raise KeyError(f"{key!r} is not in book/references.bib")
+        title = _plain(self.bib[key].fields.get("title", ""))
+        found = [(label, anchor) for label, anchor, text in self._entries if title in text]
+        if len(found) != 1:
+            raise KeyError(
+                f"{key!r}: its title matches {len(found)} entries of the references page, not 1"
+            )
+        who, _, year = found[0][0].rpartition(", ")
+        return who, year, found[0][1]
 
     def soup(self, rel: str) -> BeautifulSoup:
         if rel not in self._soups:
@@ -130,16 +153,12 @@ class Converter:
         return _glued(nbformat.read(path.resolve(), as_version=4))
 
     def cite(self, role: str, keys: list[str]) -> str:
-        refs = self.book.url("book/references.html")
-        missing = [k for k in keys if k not in self.book.authors]
-        if missing:
-            raise KeyError(f"{self.rel}: not in references.bib: {', '.join(missing)}")
-        if role == "cite:t":
-            return "; ".join(
-                f"[{who} ({year})]({refs})" for who, year in (self.book.authors[k] for k in keys)
-            )
-        inner = "; ".join(f"{who}, {year}" for who, year in (self.book.authors[k] for k in keys))
-        return f"([{inner}]({refs}))"
+        links = []
+        for who, year, anchor in (self.book.citation(k) for k in keys):
+            url = self.book.url("book/references.html", f"#{anchor}")
+            text = f"{who} ({year})" if role == "cite:t" else f"{who}, {year}"
+            links.append(f"[{text}]({url})")
+        return "; ".join(links) if role == "cite:t" else "(" + "; ".join(links) + ")"
 
     def _link_text(self, wanted) -> str | None:
         for a in self.page.select("article a.reference.internal, main a.reference.internal"):
@@ -173,7 +192,10 @@ class Converter:
 
     def _tag(self, match: re.Match) -> str:
         anchor = f"equation-{match['label']}"
-        eqno = self.page.find(id=anchor).find(class_="eqno").get_text(strip=True)
+        node = self.page.find(id=anchor)
+        if node is None or node.find(class_="eqno") is None:
+            raise KeyError(f"{self.rel}: no numbered equation #{anchor} on the built page")
+        eqno = node.find(class_="eqno").get_text(strip=True)
         number = re.match(r"\(([^)]*)\)", eqno)[1]  # "(3)#": the number, then the link sign
         return "\\tag{" + number + "}\n$$"
 
@@ -205,8 +227,11 @@ class Converter:
             while i < len(lines) and lines[i].strip() != fence:
                 body.append(lines[i])
                 i += 1
+            if i == len(lines):
+                raise ValueError(f"{self.rel}: the {{{name}}} fence {fence} is never closed")
             i += 1  # the closing fence
-            out.append(self.directive(name, arg, options, "\n".join(body).strip()))
+            inner = self.fences("\n".join(body)).strip()  # a directive inside a directive
+            out.append(self.directive(name, arg, options, inner))
         return "\n".join(out)
 
     def directive(self, name: str, arg: str, options: dict, body: str) -> str:
@@ -247,7 +272,8 @@ class Converter:
             tag = node.find(class_="caption-number")
             number = tag.get_text(" ", strip=True) + " " if tag else ""
         url = self.book.url(self.rel, image["src"])
-        return f"![{alt}]({url})\n\n*{number}{caption}*"
+        label = f"**{number.strip()}.** " if number.strip() else ""
+        return f"![{alt}]({url})\n\n{label}*{caption}*"
 
 
 def _folded(text: str) -> str:
@@ -266,6 +292,12 @@ def _glued(notebook) -> dict[str, str]:
             if name:
                 values[name] = output["data"]["application/papermill.record/text/plain"]
     return values
+
+
+def _plain(text: str) -> str:
+    """Lower-case letters and digits only, single-spaced: for matching titles."""
+    text = re.sub(r"\\[a-z]+|[{}$]", "", text.lower())  # LaTeX commands such as \beta
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
 def _text_and_target(body: str) -> tuple[str | None, str]:
@@ -307,7 +339,8 @@ def colab_notebook(book: Book, path: Path) -> nbformat.NotebookNode:
         colab["gpuType"] = "T4"
         first = out.cells[0]
         title, _, rest = first.source.partition("\n")
-        first.source = f"{title}\n\n{GPU_LINE}\n{rest}"
+        line = GPU_LINE.format(minutes=max(1, round(seconds / 60)))
+        first.source = f"{title}\n\n{line}\n{rest}"
     out.metadata["colab"] = colab
     return out
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -111,12 +112,14 @@ def scores(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[fl
 
 
 def score_change(name: str, source: Path, asset: Path, x, y) -> float:
-    """Largest |change| of the two scores between the saved and the published weights."""
+    """Largest |change| of the two scores between the saved and the published weights
+    (NaN when a score is not finite, e.g. a weight overflowed in float16)."""
     build = PUBLISHED[name][1]
     before, after = build(), build()
     before.load_state_dict(torch.load(source, weights_only=True)["model"])
     after.load_state_dict(torch.load(asset, weights_only=True)["model"])
-    return max(abs(a - b) for a, b in zip(scores(before, x, y), scores(after, x, y)))
+    changes = [abs(a - b) for a, b in zip(scores(before, x, y), scores(after, x, y))]
+    return math.nan if not all(map(math.isfinite, changes)) else max(changes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         source = models / f"{name}.pt"
         asset = write_asset(source, args.out, torch.float16)
         change, dtype = score_change(name, source, asset, x, y), "float16"
-        if change >= LIMIT_NATS:
+        if not math.isfinite(change) or change >= LIMIT_NATS:  # NaN: float16 overflowed
             asset, change, dtype = write_asset(source, args.out, torch.float32), 0.0, "float32"
         entries[name] = {
             "file": asset.name,
@@ -155,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:20s}{asset.stat().st_size:10,d}  {dtype}  {change:.5f}")
     pinned = {"release": release, "url": url, "models": entries}
     MANIFEST.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+    files = " ".join(str(args.out / entry["file"]) for entry in entries.values())
     print(f"wrote {MANIFEST.relative_to(ROOT)}; upload the files with")
-    print(f"  gh release upload {release} {args.out}/*.pt --clobber")
+    print(f"  gh release upload {release} {files} --clobber")
     return 0
 
 

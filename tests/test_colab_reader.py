@@ -204,6 +204,7 @@ def _serve_a_release(served: Path, saved: Path, installed: Path) -> str:
             "score_change_nats": 0.0,
         }
     manifest = {"release": "v0-test", "url": "http://127.0.0.1:9/unused/", "models": models}
+    assert (installed / "published.json").is_file(), "the wheel must ship the manifest"
     (installed / "published.json").write_text(json.dumps(manifest))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None
