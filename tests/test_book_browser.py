@@ -25,14 +25,10 @@ Without Chromium the test is skipped on a workstation, but fails when the
 environment variable CI is set: a CI runner must not skip it silently.
 """
 
-import contextlib
-import functools
-import http.server
 import json
 import os
 import shutil
 import statistics
-import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -42,7 +38,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import CHAPTERS, NOTEBOOKS, ROOT, alt_text_problem
+from conftest import CHAPTERS, NOTEBOOKS, ROOT, alt_text_problem, serve_folder
 from test_lib_explorer import corrupt
 from torch import nn
 
@@ -68,27 +64,9 @@ MATHJAX_TIMEOUT_S = 300
 """How long one page may take to typeset its math (generous: CI machines can be loaded)."""
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def _serve(folder):
-    """Serve folder on a free local port; yield its base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-
-
 @pytest.fixture(scope="module")
 def server(html):
-    with _serve(html) as url:
+    with serve_folder(html) as url:
         yield url
 
 
@@ -575,7 +553,7 @@ def test_a_broken_export_fails_the_explorer_checks(request, tmp_path):
     for name, text in pages.items():
         (tmp_path / f"{name}.html").write_text(_standalone(text))
     found = {}
-    with _serve(tmp_path) as url:
+    with serve_folder(tmp_path) as url:
         for name in pages:
             browser.get_log("browser")
             browser.get(f"{url}/{name}.html")

@@ -25,8 +25,6 @@ This test builds the same situation here:
   every one and fill every row of its table.
 """
 
-import functools
-import http.server
 import json
 import os
 import shutil
@@ -34,15 +32,13 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import NOTEBOOKS, ROOT
-from publish_models import PUBLISHED, write_asset
+from conftest import NOTEBOOKS, ROOT, serve_folder
+from publish_models import PUBLISHED, manifest_entry, write_asset
 
-from vae_lib.published import sha256_of
 from vae_lib.zoo import FORMAT
 
 PROBE = textwrap.dedent("""\
@@ -158,7 +154,7 @@ def reader(tmp_path_factory):
         f"installing vae_lib added more than vae_lib: {sorted(added)}"
     )
 
-    url = _serve_a_release(base / "release", base / "saved", fresh_site / "vae_lib")
+    _publish_a_release(base / "release", base / "saved", fresh_site / "vae_lib")
 
     kernels = base / "jupyter" / "kernels" / "colab-reader"
     kernels.mkdir(parents=True)
@@ -172,18 +168,19 @@ def reader(tmp_path_factory):
         )
     )
     (base / "driver.py").write_text(DRIVER)
-    return {
-        "base": base,
-        "python": python,
-        "site": fresh_site,
-        "jupyter_path": str(base / "jupyter"),
-        "release_url": url,
-    }
+    with serve_folder(base / "release") as url:
+        yield {
+            "base": base,
+            "python": python,
+            "site": fresh_site,
+            "jupyter_path": str(base / "jupyter"),
+            "release_url": url + "/",
+        }
 
 
-def _serve_a_release(served: Path, saved: Path, installed: Path) -> str:
-    """Publish every model of publish_models.PUBLISHED (fresh weights) into ``served``,
-    pin them in the installed vae_lib's manifest, and serve them; return the URL."""
+def _publish_a_release(served: Path, saved: Path, installed: Path) -> None:
+    """Publish every model of publish_models.PUBLISHED (fresh weights) into ``served``
+    and pin them in the installed vae_lib's manifest."""
     saved.mkdir()
     models = {}
     for name, (chapter, build) in PUBLISHED.items():
@@ -195,22 +192,10 @@ def _serve_a_release(served: Path, saved: Path, installed: Path) -> str:
             {"format": FORMAT, "model": model.state_dict(), "facts": facts}, saved / f"{name}.pt"
         )
         asset = write_asset(saved / f"{name}.pt", served, torch.float16)
-        models[name] = {
-            "file": asset.name,
-            "sha256": sha256_of(asset),
-            "bytes": asset.stat().st_size,
-            "chapter": chapter,
-            "dtype": "float16",
-            "score_change_nats": 0.0,
-        }
+        models[name] = manifest_entry(asset, chapter, "float16", 0.0)
     manifest = {"release": "v0-test", "url": "http://127.0.0.1:9/unused/", "models": models}
     assert (installed / "published.json").is_file(), "the wheel must ship the manifest"
     (installed / "published.json").write_text(json.dumps(manifest))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def test_installing_vae_lib_keeps_the_preinstalled_torch(reader):

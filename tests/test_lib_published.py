@@ -6,18 +6,15 @@ corrupted asset, a server that is down, a manifest entry with no file, and
 downloads switched off.
 """
 
-import functools
-import http.server
 import json
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from conftest import ROOT
-from publish_models import PUBLISHED, release_info, write_asset
+from conftest import ROOT, serve_folder
+from publish_models import PUBLISHED, manifest_entry, release_info, write_asset
 
 import vae_lib as vl
 import vae_lib.published as published
@@ -38,13 +35,7 @@ def release(tmp_path, monkeypatch):
         "release": "v9.9.9",
         "url": "http://127.0.0.1:9/unused/",
         "models": {
-            "tiny": {
-                "file": asset.name,
-                "sha256": published.sha256_of(asset),
-                "bytes": asset.stat().st_size,
-                "chapter": "chapter 1",
-                "dtype": "float16",
-            },
+            "tiny": manifest_entry(asset, "chapter 1", "float16", 0.0),
             "absent": {
                 "file": "absent.pt",
                 "sha256": "0" * 64,
@@ -54,15 +45,9 @@ def release(tmp_path, monkeypatch):
             },
         },
     }
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv(published.URL_ENV, f"http://127.0.0.1:{server.server_address[1]}/")
-    yield {"model": model, "pinned": pinned, "asset": asset, "server": server}
-    server.shutdown()
-    server.server_close()
+    with serve_folder(served) as url:
+        monkeypatch.setenv(published.URL_ENV, url + "/")
+        yield {"model": model, "pinned": pinned, "asset": asset}
 
 
 def _cached(tmp_path: Path) -> list[str]:
