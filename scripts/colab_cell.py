@@ -17,8 +17,8 @@ agree (CONTRIBUTING.md, "Cutting a release").
     python scripts/colab_cell.py            # check every notebook; exit 1 if one differs
     python scripts/colab_cell.py --write    # put the cell first in every notebook
 
-Every notebook is every chapter (``chapters/``) and every deep dive
-(``deep_dives/``). ``tests/test_notebook_conventions.py`` checks each against
+Every notebook is every chapter (``chapters/``), every deep dive
+(``deep_dives/``) and every appendix (``appendix/``). ``tests/test_notebook_conventions.py`` checks each against
 ``canonical_source()`` and the versions against each other. The cell is left
 out of the stored-output hash (``scripts/notebook_hash.py``), so ``--write``
 needs no ``make execute``.
@@ -142,12 +142,12 @@ def is_canonical(cell) -> bool:
     )
 
 
-NOTEBOOK_FOLDERS = ("chapters", "deep_dives")
+NOTEBOOK_FOLDERS = ("chapters", "deep_dives", "appendix")
 """Where the book's notebooks live, in the order they are listed and executed."""
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    """Every notebook of the book: the chapters, then the deep dives (each carries the cell)."""
+    """Every notebook of the book: the chapters, the deep dives, the appendix (each carries the cell)."""
     return [p for folder in NOTEBOOK_FOLDERS for p in sorted((root / folder).glob("*.ipynb"))]
 
 

@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # colab_cell, notebook_hash, reading_time
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 DEEP_DIVES = sorted((ROOT / "deep_dives").glob("*.ipynb"))
-NOTEBOOKS = CHAPTERS + DEEP_DIVES
-"""Every notebook of the book: the chapters, then the deep dives (CONTRIBUTING.md)."""
+APPENDIX = sorted((ROOT / "appendix").glob("*.ipynb"))
+NOTEBOOKS = CHAPTERS + DEEP_DIVES + APPENDIX
+"""Every notebook of the book: the chapters, the deep dives, the appendix (CONTRIBUTING.md)."""
 
 
 @pytest.fixture(scope="session")

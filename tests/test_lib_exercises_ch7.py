@@ -11,7 +11,6 @@ import pytest
 import torch
 from exercise_helpers import assert_fails_on, stub
 
-import vae_lib as vl
 from vae_lib import bench
 from vae_lib.exercises import check
 
@@ -76,7 +75,7 @@ def test_flops_passes_the_reference(capsys):
 def test_flops_reference_adds_up_to_bench_step_flops():
     layers = [(784, 256), (256, 20), (10, 256), (256, 784)]
     by_hand = sum(layer_step_flops(64, i, o, n == 0) for n, (i, o) in enumerate(layers))
-    assert by_hand == bench.step_flops(vl.MLPVAE(z_dim=10, hidden=(256,)), 64)
+    assert by_hand == bench.step_flops(bench.MLP, torch.device("cpu"))
 
 
 def test_flops_fails_the_forward_pass_alone():
@@ -118,3 +117,35 @@ def test_checkers_need_no_torch_state():
     check(K, one_over_k_ratio, quiet=True)
     check(FLOPS, layer_step_flops, quiet=True)
     assert torch.equal(torch.rand(2), expected)
+
+
+# --- res-ex-paired: the standard error of a paired difference ----------------------------
+
+
+def paired_se(a, b):
+    d = (a - b).double()
+    return (d.std() / len(d) ** 0.5).item()
+
+
+def test_paired_passes_the_reference(capsys):
+    assert check("res-ex-paired", paired_se).passed
+    assert "all 3 cases pass" in capsys.readouterr().out
+
+
+def test_paired_fails_the_unpaired_error():
+    def unpaired(a, b):
+        return ((a.double().var() + b.double().var()) / len(a)).sqrt().item()
+
+    assert_fails_on(
+        "res-ex-paired", unpaired, "the spread of the differences, not of each model's values"
+    )
+
+
+def test_paired_fails_n_in_the_standard_deviation():
+    def biased(a, b):
+        d = (a - b).double()
+        return (d.std(correction=0) / len(d) ** 0.5).item()
+
+    assert_fails_on(
+        "res-ex-paired", biased, "the spread of the differences, not of each model's values"
+    )

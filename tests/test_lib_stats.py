@@ -140,7 +140,7 @@ def test_paired_refuses_what_it_cannot_pair():
         vl.paired([1.0, 2.0, 3.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="at least 2"):
         vl.paired([1.0])
-    with pytest.raises(ValueError, match="'seeds', 'images' or 'draws'"):
+    with pytest.raises(ValueError, match="one of 'seeds', 'images', 'draws', 'rounds'"):
         vl.paired([1.0, 2.0], over="runs")
     with pytest.raises(ValueError, match="NaN or infinite"):
         vl.paired([1.0, float("nan")])

@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 import yaml
-from conftest import CHAPTERS, DEEP_DIVES, NOTEBOOKS, ROOT
+from conftest import APPENDIX, CHAPTERS, DEEP_DIVES, NOTEBOOKS, ROOT
 from notebook_hash import METADATA_KEY, notebook_hashes
 
 from vae_lib.data import QUICK_SIZES
@@ -28,11 +28,15 @@ def _toc_parts():
 
 @pytest.mark.parametrize(
     "folder, caption, notebooks",
-    [("chapters", "Chapters", CHAPTERS), ("deep_dives", "Deep dives", DEEP_DIVES)],
+    [
+        ("chapters", "Chapters", CHAPTERS),
+        ("deep_dives", "Deep dives", DEEP_DIVES),
+        ("appendix", "Appendix", APPENDIX),
+    ],
 )
 def test_every_notebook_is_in_the_book(folder, caption, notebooks):
-    """chapters/ is the part "Chapters", deep_dives/ the part "Deep dives": each holds every
-    notebook of its folder, and no notebook is listed anywhere else."""
+    """chapters/ is the part "Chapters", deep_dives/ the part "Deep dives", appendix/ the part
+    "Appendix": each holds every notebook of its folder, and no notebook is listed elsewhere."""
     parts = _toc_parts()
     on_disk = [p.relative_to(ROOT).with_suffix("").as_posix() for p in notebooks]
     if folder == "chapters":

@@ -1,98 +1,107 @@
-"""Timing functions of the results chapter: how fast does training run here?
+"""How fast does training run here, and why? The speed appendix's measurements.
 
-``measure`` trains the same model for the same epochs two ways, from the same
-initial weights, and returns a ``BenchReport``:
+``ladder`` trains one model from the same initial weights with a sequence of
+training loops, each one change away from the loop before it:
 
-1. the seed way, as the blog posts the book started from do it:
-   ``torchvision.datasets.MNIST`` with a per-image ``transforms.ToTensor()``,
-   a ``DataLoader(shuffle=True)``, each batch moved to the device and
-   ``loss.item()`` read every step;
-2. the fit way: ``vae_lib.fit`` on a tensor already on the device, plain and,
-   with ``variants=True``, through its faster paths (compile, bf16,
-   channels-last).
+1. ``posts' loop``: the source posts' loop. A torchvision MNIST data set with a
+   per-image ``ToTensor``, a ``DataLoader(shuffle=True)``, each batch copied to
+   the device, ``torch.optim.Adam`` with its default update (a loop over the
+   parameters on a CPU) and ``loss.item()`` read every step;
+2. ``TensorDataset``: the same loop over the images held as one tensor;
+3. ``+ fused Adam``: Adam's update as one fused kernel (``accel.adam``);
+4. ``- per-step .item()``: the loss summed on the device and read once a block;
+5. ``vl.fit``: vae_lib's own epoch loop (``train._train_epoch``), batches drawn
+   with ``randperm`` and ``index_select`` from a tensor on the device;
+6. ``+ compile``, ``+ bf16`` and both: ``fit``'s faster paths.
 
-The images come from ``load_mnist`` and are written in torchvision's raw
-format into a temporary folder, so the seed way runs offline too. Both ways
-minimise the same loss: only the input pipeline and the host syncs differ.
+Timing (``time_loops``): every loop first runs ``warmup`` steps, which pays
+its one-off costs (compiling included). Then, in each of ``rounds`` rounds,
+every loop trains a block of ``steps`` steps between two synchronised timer
+reads, in an order that rotates from round to round. A loop's time per step is
+the median over rounds, with its quartiles. The ratio of two loops is paired by
+round, so that a slow spell of the machine, which hits both, cancels: a 95%
+t-interval on the mean log ratio. Only training steps are timed: no progress
+bar, no per-call set-up, no copy of the model.
 
-The hardware's limit comes from the same module: ``matmul_peak`` (FLOP/s of a
-large float32 matrix product), ``step_flops`` (FLOPs of one training step of a
-model made of linear layers) and ``step_matmul_seconds`` (that step's matrix
-products alone). The command line, with its printout and its list of models,
-is ``benchmarks/bench_training.py``.
+Denominators: ``gemm_rate`` is the rate of a large matrix product in float32
+and in bfloat16, measured in every round; a loop's share of the peak is its
+FLOPs per second (``step_flops``, counted by torch's ``FlopCounterMode``)
+over the peak of the precision its products run in. ``trace`` profiles the real
+steps of a loop with ``torch.profiler`` and says where their time goes;
+``break_even`` measures what ``compile=True`` costs and how many epochs repay it.
+The command line is ``benchmarks/bench_training.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
 import os
+import platform
 import statistics
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torchvision
+from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from . import accel
+from . import train as _train
 from .checks import checks
-from .data import MNIST, load_mnist, write_torchvision_raw
-from .device import get_device, seed_everything
-from .losses import bernoulli_vae_loss, kl_standard_normal
-from .models import MLPVAE, ConvVAE
-from .train import fit
+from .data import MNIST, binarize, load_mnist, write_torchvision_raw
+from .device import seed_everything
+from .losses import bernoulli_vae_loss
+from .models import MLPVAE, PaddedConvVAE
+from .stats import paired
 
-LR = 1e-3  # Adam's learning rate in both ways, as in the source blog posts
+LR = 1e-3  # Adam's learning rate in every loop, as in the source posts
 SEED = 0
-SEED_WAY = "seed"
-FIT_WAY = "fit"
+MNIST_TRAIN = 60000  # images per epoch, for epochs from steps
 
 
 # ------------------------------------------------------------------ what to time
 @dataclass(frozen=True)
 class Workload:
-    """A model to time and the loss it minimises.
+    """A model, its loss and its batches: what every loop trains.
 
-    make_model() -> a freshly initialised nn.Module (``measure`` seeds it).
+    make_model() -> a freshly initialised nn.Module (the caller seeds it).
     loss_fn(model, x, y) -> dict with a scalar "loss" (vae_lib's loss protocol).
-    channels_last: also time the model and its batches in channels-last order.
+    transform: applied to each batch on the device (``binarize``), or None.
+    batch_size: images per step.
     """
 
+    name: str
     make_model: Callable[[], torch.nn.Module]
-    loss_fn: Callable[..., dict]
-    channels_last: bool = False
+    batch_size: int
+    loss_fn: Callable[..., dict] = bernoulli_vae_loss
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def at_batch(self, batch_size: int) -> Workload:
+        """The same workload at another batch size."""
+        return Workload(self.name, self.make_model, batch_size, self.loss_fn, self.transform)
 
 
-def conv_post_loss(model, x, y=None, w=0.00025) -> dict:
-    """Chapter 3's ``post_loss`` on grey-level (B, 1, 28, 28) batches.
+MLP = Workload("MLP 784-256-10", lambda: MLPVAE(z_dim=10, hidden=(256,)), 64)
+"""Chapter 1's MLP VAE at batch 64: Bernoulli decoder, grey-level targets."""
 
-    Chapter 3 pads its images to 32x32 and scales them to [-1, 1] once, in its
-    data preparation, then minimises post 001's loss: the per-pixel mean
-    squared error + w * KL (w = 0.00025, its ``W_POST``). The benchmark hands
-    fit the 28x28 images in [0, 1], so this loss does that preparation per
-    batch, then applies the same formula: keep it in step with chapter 3's.
-    """
-    x = torch.nn.functional.pad(x, (2, 2, 2, 2)) * 2 - 1
-    x_hat, mu, logvar = model(x)
-    mse = torch.nn.functional.mse_loss(x_hat, x)
-    return {"loss": mse + w * kl_standard_normal(mu, logvar).mean(), "mse": mse}
-
-
-MLP = Workload(lambda: MLPVAE(z_dim=10, hidden=(256,)), bernoulli_vae_loss)
-"""MLPVAE(z_dim=10, hidden=(256,)), Bernoulli decoder on grey-level targets."""
+LONG = Workload(
+    "MLP 784-200-200-50", lambda: MLPVAE(z_dim=50, hidden=(200, 200)), 128, transform=binarize
+)
+"""Chapter 7's long run: 784-200-200-50 at batch 128 on binarised batches."""
 
 CONV = Workload(
-    lambda: ConvVAE(widths=(16, 32, 64, 128, 256), z_dim=128),
-    conv_post_loss,
-    channels_last=True,
+    "conv 8-16-32-64-128", lambda: PaddedConvVAE((8, 16, 32, 64, 128), 10), 128, transform=binarize
 )
-"""Chapter 3's ConvVAE with post 001's loss (``conv_post_loss``)."""
+"""Chapter 3's convolutional VAE at batch 128 on binarised batches."""
 
 
-# ---------------------------------------------------------- timers and FLOP counts
+# ---------------------------------------------------------- timers, peaks, FLOPs
 def synchronize(device: torch.device) -> None:
     """Wait for queued device work, so that a timer read afterwards is honest."""
     if device.type == "cuda":
@@ -101,176 +110,181 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def timed(run: Callable[[], float], device: torch.device) -> tuple[float, float]:
-    """Call run() between two synchronised timer reads; return (seconds, its result)."""
+def timed(run: Callable[[], object], device: torch.device) -> float:
+    """Seconds that run() takes between two synchronised timer reads."""
     synchronize(device)
     started = time.perf_counter()
-    result = run()
+    run()
     synchronize(device)
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started
 
 
-def matmul_peak(device: torch.device, size: int = 2048, repeat: int = 10) -> float:
-    """FLOP/s of a size x size float32 matrix product on device (best of repeat)."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+def gemm_rate(device: torch.device, dtype: torch.dtype = torch.float32, repeat: int = 3) -> float:
+    """FLOP/s of one large square matrix product in dtype on device (best of repeat).
 
-    def product() -> float:
-        a @ b
-        return 0.0
-
-    for _ in range(3):
-        product()
-    best = min(timed(product, device)[0] for _ in range(repeat))
-    return 2 * size**3 / best
-
-
-def _linear_layers(model: torch.nn.Module) -> list[torch.nn.Linear] | None:
-    """The nn.Linear layers of a model made only of Linear, ReLU and Identity, or None."""
-    layers = [m for m in model.modules() if len(list(m.children())) == 0]
-    allowed = (torch.nn.Linear, torch.nn.ReLU, torch.nn.Identity)
-    if not layers or not all(isinstance(m, allowed) for m in layers):
-        return None
-    return [m for m in layers if isinstance(m, torch.nn.Linear)]
-
-
-def step_flops(model: torch.nn.Module, batch_size: int) -> int | None:
-    """FLOPs of one training step of a model made of nn.Linear layers, or None.
-
-    Each linear layer costs 2*B*in*out FLOPs forward, as much again for the
-    gradient of its weights and again for the gradient of its input, except
-    the first layer, whose input (the data) needs no gradient. Biases,
-    activations, the loss and the optimiser are left out (under 2% here).
+    2048 x 2048 on a CPU, 8192 x 8192 on a GPU: large enough that the product
+    runs at the rate its library reaches at best, the denominator of a share
+    of the peak.
     """
-    linears = _linear_layers(model)
-    if linears is None:
-        return None
-    return sum(
-        2 * batch_size * layer.in_features * layer.out_features * (2 if i == 0 else 3)
-        for i, layer in enumerate(linears)
-    )
+    size = 8192 if device.type == "cuda" else 2048
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    timed(lambda: a @ b, device)  # the first call loads the kernel
+    return 2 * size**3 / min(timed(lambda: a @ b, device) for _ in range(repeat))
 
 
-def _step_products(model: torch.nn.Module, batch_size: int, device: torch.device) -> list:
-    """[(a, b)]: random operands of every product that ``step_flops`` counts."""
-    products = []
-    for i, layer in enumerate(_linear_layers(model)):
-        n_in, n_out = layer.in_features, layer.out_features
-        x = torch.randn(batch_size, n_in, device=device)
-        w = torch.randn(n_out, n_in, device=device)
-        g = torch.randn(batch_size, n_out, device=device)
-        products.append((x, w.t()))  # forward
-        products.append((g.t(), x))  # gradient of the weights
-        if i > 0:
-            products.append((g, w))  # gradient of the input
-    return products
+def step_flops(workload: Workload, device: torch.device) -> int:
+    """FLOPs of one training step of workload at its batch size (forward and backward).
 
-
-def step_matmul_seconds(
-    model: torch.nn.Module, batch_size: int, device: torch.device
-) -> float | None:
-    """Seconds that one training step's matrix products alone take, or None.
-
-    For a model made of nn.Linear layers: the products that ``step_flops``
-    counts, at their real shapes, on random data, back to back; no bias,
-    activation, loss or optimiser. Best of 5 runs of 50 steps' products.
-    ``step_flops`` divided by this is the fastest any training step of that
-    model at that batch size could run on this device's matrix-product
-    library: a ceiling for the fraction of the peak.
+    Counted by ``torch.utils.flop_counter.FlopCounterMode`` on a real step: the
+    matrix products and convolutions, two FLOPs per multiply-add; the
+    elementwise work, the loss and the optimiser are not counted. The input
+    images need no gradient, so the first layer's input gradient is not
+    computed and not counted.
     """
-    if step_flops(model, batch_size) is None:
-        return None
-    products = _step_products(model, batch_size, device)
-
-    def run(steps: int = 50) -> float:
-        for _ in range(steps):
-            for a, b in products:
-                a @ b
-        return 0.0
-
-    run(5)
-    return min(timed(run, device)[0] for _ in range(5)) / 50
+    model = workload.make_model().to(device)
+    x = torch.rand(workload.batch_size, 1, 28, 28, device=device)
+    if workload.transform is not None:
+        x = workload.transform(x)
+    with FlopCounterMode(display=False) as counter, checks(False):
+        workload.loss_fn(model, x, None)["loss"].backward()
+    return counter.get_total_flops()
 
 
-def environment(device: torch.device) -> str:
-    """One line: the device, versions and threads that the figures depend on."""
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
-    return (
-        f"{device}{f' ({name})' if name else ''}; torch {torch.__version__}, "
-        f"torchvision {torchvision.__version__}; "
-        f"{torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs"
-    )
+def environment(device: torch.device) -> list[str]:
+    """Lines naming what the figures depend on: processor, threads, versions, load."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    lines = [
+        f"CPU: {cpu}; {os.cpu_count()} logical CPUs; torch uses {torch.get_num_threads()} "
+        f"thread(s); bf16 units: {'yes' if accel.bf16_supported('cpu') else 'no'}"
+    ]
+    if device.type == "cuda":
+        lines.append(f"GPU: {torch.cuda.get_device_name(device)}")
+    lines.append(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
+    if hasattr(os, "getloadavg"):
+        lines.append(f"load average over the last minute: {os.getloadavg()[0]:.2f}")
+    return lines
 
 
-# ------------------------------------------------------------------ the two ways
-def seed_way(
-    initial: torch.nn.Module, loss_fn, dataset, device, *, epochs, batch_size, workers
-) -> float:
-    """Train a copy of initial the classic way; return the last epoch's mean loss.
+# ------------------------------------------------------------------ the loops
+class _NoBar:
+    """The progress bar that fit's epoch loop updates, doing nothing."""
 
-    torchvision dataset -> DataLoader(shuffle=True) -> .to(device) per batch,
-    and loss.item() every step, as in the source blog posts.
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kwargs) -> None:
+        pass
+
+
+class Loop:
+    """A training loop that trains one model for any number of steps.
+
+    prepare(steps) sets up a block of steps outside the timer; run() trains it.
+    dtype: the precision of the loop's matrix products (its peak's).
+    mean_loss: the mean training loss over the last block run (the loss's unit).
     """
-    model = copy.deepcopy(initial).train()
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, num_workers=workers
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    for _ in range(epochs):
-        train_loss = 0.0
-        for x, _labels in loader:
-            x = x.to(device)
-            with checks(False):  # fit, too, checks the range of the first batch only
-                loss = loss_fn(model, x, None)["loss"]
-            optimizer.zero_grad()
+
+    dtype = torch.float32
+    mean_loss = math.nan
+
+    def __init__(self, workload: Workload, initial: torch.nn.Module, device: torch.device):
+        self.workload, self.device = workload, device
+        self.model = copy.deepcopy(initial).to(device).train()
+        self.steps = 0
+
+    def prepare(self, steps: int) -> None:
+        self.steps = steps
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+class DataLoaderLoop(Loop):
+    """The posts' loop, or one of its first repairs.
+
+    dataset: a torchvision MNIST (per-image ToTensor) or a TensorDataset.
+    fused: Adam's fused update instead of torch's default. item: read
+    loss.item() every step (else sum on the device, read once a block).
+    """
+
+    def __init__(self, workload, initial, device, dataset, *, fused=False, item=True, workers=0):
+        super().__init__(workload, initial, device)
+        self.loader = torch.utils.data.DataLoader(
+            dataset, batch_size=workload.batch_size, shuffle=True, num_workers=workers,
+            drop_last=True, persistent_workers=workers > 0,
+        )  # fmt: skip
+        self.batches = self._forever()
+        params = list(self.model.parameters())
+        self.optimizer = accel.adam(params, lr=LR) if fused else torch.optim.Adam(params, lr=LR)
+        self.item = item
+
+    def _forever(self):
+        while True:
+            for x, *_labels in self.loader:
+                yield x
+
+    def run(self) -> None:
+        total = 0.0 if self.item else torch.zeros((), device=self.device)
+        for _ in range(self.steps):
+            x = next(self.batches).to(self.device)
+            if self.workload.transform is not None:
+                x = self.workload.transform(x)
+            with checks(False):
+                loss = self.workload.loss_fn(self.model, x, None)["loss"]
+            self.optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
-            train_loss += loss.item() * len(x)
-    return train_loss / len(dataset)
+            self.optimizer.step()
+            total = total + (loss.item() if self.item else loss.detach())
+        self.mean_loss = float(total) / self.steps
 
 
-def channels_last_loss(loss_fn: Callable[..., dict]) -> Callable[..., dict]:
-    """loss_fn with each batch converted to channels-last memory order first."""
+class FitLoop(Loop):
+    """vl.fit's own epoch loop (``train._train_epoch``) on a block of batches.
 
-    def loss(model, x, y=None):
-        return loss_fn(model, x.contiguous(memory_format=torch.channels_last), y)
-
-    return loss
-
-
-def fit_way(
-    initial: torch.nn.Module, loss_fn, x_train, *, epochs, batch_size, channels_last=False, **fast
-) -> float:
-    """Train a copy of initial with vae_lib.fit; return the last epoch's mean loss.
-
-    x_train: a tensor on the device. channels_last: the model and each batch
-    in channels-last memory order. fast: fit's speed options (compile, bf16).
+    x_train: the training images, on the device. prepare(steps) draws
+    steps * batch_size of them into one block (outside the timer); run()
+    trains one epoch of fit's loop over that block: randperm, index_select,
+    the step, the loss kept on the device and read every 50 steps.
     """
-    model = copy.deepcopy(initial)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        loss_fn = channels_last_loss(loss_fn)
-    history = fit(
-        model, loss_fn, x_train, epochs=epochs, batch_size=batch_size, lr=LR, progress=False, **fast
-    )
-    return history.train["loss"][-1]
 
+    def __init__(self, workload, initial, device, x_train, *, compile=False, bf16=False):
+        super().__init__(workload, initial, device)
+        self.x = x_train
+        self.optimizer = accel.adam(self.model.parameters(), lr=LR)
+        self.step_loss = _train._StepLoss(
+            workload.loss_fn, workload.transform, device, bf16, compile
+        )
+        self.dtype = torch.bfloat16 if bf16 else torch.float32
+        self.block = x_train[:0]
 
-def fit_options(workload: Workload, device: torch.device, variants: bool = True) -> dict:
-    """{way: fit_way's options}: plain fit and, with variants, its faster paths here."""
-    found = {FIT_WAY: {}}
-    if not variants:
-        return found
-    bf16 = accel.bf16_supported(device)
-    found[f"{FIT_WAY}, compile"] = {"compile": True}
-    if bf16:
-        found[f"{FIT_WAY}, bf16"] = {"bf16": True}
-        found[f"{FIT_WAY}, compile + bf16"] = {"compile": True, "bf16": True}
-    if workload.channels_last:
-        found[f"{FIT_WAY}, channels-last"] = {"channels_last": True}
-        if bf16:
-            found[f"{FIT_WAY}, channels-last + bf16"] = {"channels_last": True, "bf16": True}
-    return found
+    def prepare(self, steps: int) -> None:
+        super().prepare(steps)
+        picks = torch.randint(
+            len(self.x), (steps * self.workload.batch_size,), device=self.x.device
+        )
+        self.block = self.x.index_select(0, picks)
+
+    def run(self) -> None:
+        terms = _train._train_epoch(
+            self.model,
+            self.optimizer,
+            self.step_loss,
+            self.block,
+            None,
+            self.workload.batch_size,
+            _NoBar(),
+            sync_every=50,
+        )
+        self.mean_loss = terms["loss"]
 
 
 def torchvision_dataset(data: MNIST, root: str) -> torchvision.datasets.MNIST:
@@ -288,168 +302,234 @@ def torchvision_dataset(data: MNIST, root: str) -> torchvision.datasets.MNIST:
     return dataset
 
 
-# --------------------------------------------------------------- warm-up and timing
-def warm_up(workload: Workload, x: torch.Tensor, batch_size: int, device) -> None:
-    """Five training steps of a throwaway model on one batch, used by neither way.
+def ladder_loops(workload, initial, device, data: MNIST, folder: str, *, fast=True) -> dict:
+    """{name: Loop}: the ladder's loops in order (see the module's docstring).
 
-    Pays the one-off costs both ways share (CUDA context, kernel and library
-    loading, the allocator) so that neither way pays them alone.
+    fast: add fit's compile and bf16 paths (bf16 only where the device has bf16 units).
     """
-    model = workload.make_model().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    xb = x[:batch_size].to(device)
-    for _ in range(5):
-        with checks(False):
-            loss = workload.loss_fn(model, xb, None)["loss"]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    synchronize(device)
+    x_cpu = data.x_train.cpu()
+    x_device = data.x_train.to(device)
+    tensors = torch.utils.data.TensorDataset(x_cpu)
+    common = (workload, initial, device)
+    loops = {
+        "posts' loop": DataLoaderLoop(*common, torchvision_dataset(data, folder)),
+        "TensorDataset": DataLoaderLoop(*common, tensors),
+        "+ fused Adam": DataLoaderLoop(*common, tensors, fused=True),
+        "- per-step .item()": DataLoaderLoop(*common, tensors, fused=True, item=False),
+        "vl.fit": FitLoop(*common, x_device),
+    }
+    if fast:
+        loops["vl.fit, compile"] = FitLoop(*common, x_device, compile=True)
+        if accel.bf16_supported(device):
+            loops["vl.fit, bf16"] = FitLoop(*common, x_device, bf16=True)
+            loops["vl.fit, compile + bf16"] = FitLoop(*common, x_device, compile=True, bf16=True)
+    return loops
 
 
-def compile_seconds(train: Callable[..., float], x_train, batch_size, device) -> float:
-    """Seconds that one epoch of train(x) takes on a few batches, to compile before timing.
+def fit_loop(
+    workload: Workload, device, *, n_train: int = 10000, warmup: int = 20, **fast
+) -> FitLoop:
+    """A FitLoop on workload from seeded initial weights, warmed up and ready to time.
 
-    Compilation is a one-off cost per model and shape: four batches and one of
-    the size of the last, partial batch pay it, so the timed runs measure training.
+    fast: FitLoop's compile and bf16 options. The warm-up pays the one-off costs.
     """
-    warm = x_train[: 4 * batch_size + len(x_train) % batch_size]
-    return timed(partial(train, x_train=warm, epochs=1), device)[0]
+    device = torch.device(device)
+    x = load_mnist(n_train=n_train, n_test=1000, download=False).x_train.to(device)
+    seed_everything(SEED)
+    loop = FitLoop(workload, workload.make_model().to(device), device, x, **fast)
+    loop.prepare(warmup)
+    loop.run()
+    return loop
 
 
-def time_ways(runs: dict, repeat: int, device: torch.device) -> dict:
-    """{way: [(seconds, last-epoch loss)] per timed run}, for runs {way: run()}.
+# --------------------------------------------------------------------- timing
+def time_loops(
+    loops: dict, device: torch.device, *, steps: int, rounds: int, warmup: int, progress=None
+) -> tuple[dict, dict]:
+    """Time every loop in interleaved rounds (see the module's docstring).
 
-    The order of the ways alternates between repeats, so that none always
-    runs last; every way of one repeat shuffles with the same seed.
+    Returns ({name: [seconds per step, one per round]},
+    {"float32": [FLOP/s, one per round], "bfloat16": [...]}): the peaks are
+    measured at the start of every round, for the loops that use them.
+    progress: a callable wrapping range(rounds) (a progress bar), or None.
     """
-    results = {way: [] for way in runs}
-    for r in range(repeat):
-        order = list(runs) if r % 2 == 0 else list(reversed(runs))
-        for way in order:
-            seed_everything(SEED + 1 + r)
-            results[way].append(timed(runs[way], device))
-    return results
+    for loop in loops.values():
+        loop.prepare(warmup)
+        loop.run()
+    dtypes = {loop.dtype for loop in loops.values()}
+    times = {name: [] for name in loops}
+    peaks = {str(d).removeprefix("torch."): [] for d in dtypes}
+    names = list(loops)
+    for r in (progress or range)(rounds):
+        for dtype in dtypes:
+            peaks[str(dtype).removeprefix("torch.")].append(gemm_rate(device, dtype))
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            loops[name].prepare(steps)
+            times[name].append(timed(loops[name].run, device) / steps)
+    return times, peaks
 
 
-# --------------------------------------------------------------------- the report
 @dataclass(frozen=True)
-class Timing:
-    """One way's timed runs.
+class Ratio:
+    """How many times faster loop `fast` ran than loop `slow`, paired by round.
 
-    seconds: each timed run's wall time, in order. loss: the last run's
-    last-epoch mean loss, in the workload's loss unit. samples_per_s: images
-    trained per second at the median time. compile_s: seconds spent compiling
-    before timing (not counted), or None.
+    factor: exp of the mean log ratio; lo, hi: its 95% interval; rounds: n.
     """
 
-    seconds: tuple[float, ...]
-    loss: float
-    samples_per_s: float
-    compile_s: float | None = None
+    factor: float
+    lo: float
+    hi: float
+    rounds: int
 
-
-@dataclass(frozen=True)
-class BenchReport:
-    """What ``measure`` found.
-
-    timings: {way: Timing}, the ways "seed", "fit" and "fit, <variant>".
-    peak_flops: FLOP/s of a 2048 x 2048 float32 matrix product, same run.
-    step_flops: FLOPs of one training step (linear models only, else None).
-    ceiling: share of the peak that the step's matrix products alone reach, or None.
-    """
-
-    environment: str
-    device: str
-    n_train: int
-    epochs: int
-    batch_size: int
-    peak_flops: float
-    timings: dict[str, Timing]
-    step_flops: int | None = None
-    ceiling: float | None = None
-
-    def speedup(self, way: str = FIT_WAY) -> float:
-        """The way's samples/s divided by the seed way's."""
-        return self.timings[way].samples_per_s / self.timings[SEED_WAY].samples_per_s
-
-    def fraction_of_peak(self, way: str = FIT_WAY) -> float | None:
-        """The share of the matmul peak the way's training steps reach, or None."""
-        if self.step_flops is None:
-            return None
-        steps_per_s = self.timings[way].samples_per_s / self.batch_size
-        return self.step_flops * steps_per_s / self.peak_flops
+    @classmethod
+    def of(cls, slow: list, fast: list) -> Ratio:
+        diff = paired([math.log(s) for s in slow], [math.log(f) for f in fast], over="rounds")
+        return cls(math.exp(diff.mean), math.exp(diff.lo), math.exp(diff.hi), diff.n)
 
     def __str__(self) -> str:
-        repeat = len(self.timings[SEED_WAY].seconds)
+        return f"{self.factor:.2f}x [{self.lo:.2f}, {self.hi:.2f}]"
+
+
+def quartiles(values: list) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile) of values."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+@dataclass
+class Ladder:
+    """What ``ladder`` found for one workload.
+
+    times: {loop: [seconds per step, one per round]}; dtypes: {loop: "float32"
+    or "bfloat16"}; peaks: {dtype: [FLOP/s per round]}; flops: FLOPs per step;
+    losses: {loop: mean training loss over its last block}, which should agree
+    across loops, since all train the same model from the same weights.
+    """
+
+    workload: str
+    batch_size: int
+    environment: list
+    times: dict
+    dtypes: dict
+    peaks: dict
+    flops: int
+    steps: int
+    losses: dict = field(default_factory=dict)
+    names: list = field(init=False)
+
+    def __post_init__(self):
+        self.names = list(self.times)
+
+    def seconds(self, name: str) -> float:
+        """The loop's median seconds per step."""
+        return statistics.median(self.times[name])
+
+    def samples_per_s(self, name: str) -> float:
+        return self.batch_size / self.seconds(name)
+
+    def peak(self, name: str) -> float:
+        """The peak (FLOP/s) of the loop's precision: the best rate of the run."""
+        return max(self.peaks[self.dtypes[name]])
+
+    def fraction_of_peak(self, name: str) -> float:
+        return self.flops / self.seconds(name) / self.peak(name)
+
+    def ratio(self, fast: str, slow: str | None = None) -> Ratio:
+        """fast's speed over slow's (default: the posts' loop), paired by round."""
+        return Ratio.of(self.times[slow or self.names[0]], self.times[fast])
+
+    def headline(self) -> str:
+        """The bench command's last line: default vl.fit over the posts' loop."""
+        r = self.ratio("vl.fit")
+        return (
+            f"speedup: {r.factor:.1f}x (95% interval [{r.lo:.2f}, {r.hi:.2f}], {r.rounds} "
+            f"rounds): vl.fit over the posts' loop, {self.workload}, batch {self.batch_size}"
+        )
+
+    def __str__(self) -> str:
+        rounds = len(self.times[self.names[0]])
         lines = [
-            self.environment,
-            f"{self.n_train} images, batch {self.batch_size}, {self.epochs} epoch(s), "
-            f"median of {repeat}; matmul peak {self.peak_flops / 1e9:.1f} GFLOP/s",
+            *self.environment,
+            f"{self.workload}, batch {self.batch_size}: {self.flops / 1e6:.1f} MFLOP per step "
+            f"(FlopCounterMode); {rounds} rounds of {self.steps} steps per loop",
+            f"{'loop':23s}{'ms/step':>8s}{'IQR':>17s}{'img/s':>8s}"
+            f"{'vs rung before':>20s}{'vs posts':>9s}",
         ]
-        if self.step_flops is not None:
+        for i, name in enumerate(self.names):
+            q1, q2, q3 = quartiles(self.times[name])
+            step = "" if i == 0 else str(self.ratio(name, self._before(i)))
             lines.append(
-                f"step: {self.step_flops / 1e6:.1f} MFLOP; its matrix products alone "
-                f"reach {self.ceiling:.2f} of the peak"
+                f"{name:23s}{1e3 * q2:8.3f}{f'[{1e3 * q1:.3f}, {1e3 * q3:.3f}]':>17s}"
+                f"{self.samples_per_s(name):8,.0f}{step:>20s}{self.ratio(name).factor:8.2f}x"
+            )
+        lines.append(f"{'loop':23s}{'GFLOP/s':>8s}{'peak':>7s}{'of peak':>8s}{'loss':>9s}")
+        for name in self.names:
+            rate = self.flops / self.seconds(name)
+            lines.append(
+                f"{name:23s}{rate / 1e9:8.1f}{self.peak(name) / 1e9:7.0f}"
+                f"{self.fraction_of_peak(name):8.2f}{self.losses.get(name, math.nan):9.2f}"
+            )
+        for dtype, rates in self.peaks.items():
+            lines.append(
+                f"peak: a large {dtype} matrix product, best {max(rates) / 1e9:.0f} GFLOP/s "
+                f"(lowest round {min(rates) / 1e9:.0f})"
             )
         lines.append(
-            f"{'way':27s}{'s':>7s}{'samples/s':>11s}{'speedup':>9s}{'of peak':>8s}{'loss':>10s}"
+            "ms/step: median over rounds, IQR its quartiles; ratios: 95% intervals over\n"
+            "rounds; peak: of the loop's precision, GFLOP/s; loss: mean over its last block"
         )
-        lines += [self._row(way) for way in self.timings]
-        compiled = [f"{way} {t.compile_s:.1f} s" for way, t in self.timings.items() if t.compile_s]
-        if compiled:
-            lines.append("compiling, before timing: " + ", ".join(compiled))
         return "\n".join(lines)
 
-    def _row(self, way: str) -> str:
-        """One way's line: median seconds, samples/s, speedup, share of the peak, loss."""
-        t = self.timings[way]
-        share = self.fraction_of_peak(way)
-        share = "-" if share is None else f"{share:.2f}"
-        return (
-            f"{way:27s}{statistics.median(t.seconds):7.3f}{t.samples_per_s:11,.0f}"
-            f"{self.speedup(way):8.1f}x{share:>8s}{t.loss:10.3f}"
-        )
+    def _before(self, i: int) -> str:
+        """The rung that loop i changes: the one before, or plain vl.fit for fit's paths."""
+        name = self.names[i]
+        return "vl.fit" if name.startswith("vl.fit, ") else self.names[i - 1]
 
 
-def _timing(results: list, samples: int, compile_s: float | None) -> Timing:
-    """A Timing from [(seconds, loss)] runs that each trained on `samples` images."""
-    seconds = tuple(s for s, _ in results)
-    return Timing(seconds, results[-1][1], samples / statistics.median(seconds), compile_s)
+def ladder(
+    workload: Workload = MLP,
+    *,
+    device: torch.device | str = "cpu",
+    rounds: int = 15,
+    steps: int = 50,
+    warmup: int = 20,
+    fast: bool = True,
+    n_train: int = MNIST_TRAIN,
+    progress=None,
+) -> Ladder:
+    """Time the ladder's loops on workload, from the same initial weights.
 
-
-def _report(initial, results, compiled, device, peak, *, n_train, epochs, batch_size):
-    """The BenchReport of time_ways' results; compiled: {way: compile seconds}."""
-    timings = {
-        way: _timing(runs, epochs * n_train, compiled.get(way)) for way, runs in results.items()
-    }
-    flops = step_flops(initial, batch_size)
-    ceiling = None
-    if flops is not None:
-        ceiling = flops / step_matmul_seconds(initial, batch_size, device) / peak
-    return BenchReport(
-        environment(device), str(device), n_train, epochs, batch_size, peak, timings, flops, ceiling
-    )
-
-
-# ---------------------------------------------------------------------- measure
-def _fit_runs(workload, initial, x_train, device, variants, *, epochs, batch_size):
-    """({way: run() -> last-epoch loss} for fit's ways, {way: compile seconds}).
-
-    The ways that compile are compiled here, before any timing.
+    rounds, steps, warmup: see ``time_loops``. fast: also time fit's compile
+    and bf16 paths. n_train: the first N MNIST training images. Prints nothing.
     """
-    size = dict(epochs=epochs, batch_size=batch_size)
-    options = fit_options(workload, device, variants)
-    runs = {
-        way: partial(fit_way, initial, workload.loss_fn, x_train=x_train, **size, **fast)
-        for way, fast in options.items()
-    }
-    compiled = {
-        way: compile_seconds(runs[way], x_train, batch_size, device)
-        for way, fast in options.items()
-        if fast.get("compile")
-    }
-    return runs, compiled
+    _check_positive(rounds=rounds, steps=steps, warmup=warmup, n_train=n_train)
+    if rounds < 2:
+        raise ValueError("rounds must be at least 2: the intervals pair rounds.")
+    device = torch.device(device)
+    data = load_mnist(n_train=n_train, n_test=1000, download=False)
+    seed_everything(SEED)
+    initial = workload.make_model().to(device)
+    with tempfile.TemporaryDirectory(prefix="vae_bench_") as folder:
+        loops = ladder_loops(workload, initial, device, data, folder, fast=fast)
+        times, peaks = time_loops(
+            loops, device, steps=steps, rounds=rounds, warmup=warmup, progress=progress
+        )
+    dtypes = {name: str(loop.dtype).removeprefix("torch.") for name, loop in loops.items()}
+    losses = {name: loop.mean_loss for name, loop in loops.items()}
+    flops = step_flops(workload, device)
+    return Ladder(
+        workload.name,
+        workload.batch_size,
+        environment(device),
+        times,
+        dtypes,
+        peaks,
+        flops,
+        steps,
+        losses,
+    )
 
 
 def _check_positive(**sizes: int) -> None:
@@ -459,38 +539,206 @@ def _check_positive(**sizes: int) -> None:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
-def measure(
-    workload: Workload = MLP,
-    *,
-    n_train: int = 60000,
-    epochs: int = 1,
-    batch_size: int = 64,
-    repeat: int = 1,
-    workers: int = 0,
-    variants: bool = True,
-    device: torch.device | str | None = None,
-) -> BenchReport:
-    """Time the seed way against vl.fit on workload, from the same initial weights.
+# ------------------------------------------------------------------- the trace
+@dataclass(frozen=True)
+class Trace:
+    """Where a loop's steps spend their time, per step, in milliseconds.
 
-    n_train: the first N MNIST training images. epochs: per timed run.
-    repeat: timed runs of each way (the report gives the median). workers:
-    the seed way's DataLoader processes. variants: also time fit's faster
-    paths (``fit_options``). device: default ``get_device()``. Prints nothing.
+    parts: [(what, ms per step)], summing to ``wall``, the profiled wall time
+    per step (the profiler itself adds a little to each operation); plain:
+    the same loop's median step time without the profiler.
     """
-    _check_positive(n_train=n_train, epochs=epochs, batch_size=batch_size, repeat=repeat)
-    device = get_device() if device is None else torch.device(device)
-    data = load_mnist(n_train=n_train, n_test=1000, download=False)  # on the CPU
-    x_train = data.x_train.to(device)
-    peak = matmul_peak(device)
+
+    parts: list
+    wall: float
+    plain: float
+
+    def __str__(self) -> str:
+        lines = [f"{'where the time goes':44s}{'ms/step':>8s}{'share':>7s}"]
+        for what, ms in self.parts:
+            lines.append(f"{what:44s}{ms:8.3f}{ms / self.wall:7.0%}")
+        lines.append(f"{'profiled step, all of it':44s}{self.wall:8.3f}")
+        lines.append(f"{'the same step without the profiler (median)':44s}{self.plain:8.3f}")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _c_stderr_silenced():
+    """Silence what C++ code writes to file descriptor 2 while the block runs.
+
+    The profiler's C++ side writes a start and a stop notice there (and, on a
+    machine without a GPU, that it found none); Python's exceptions are not
+    affected.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+PRODUCTS = ("mm", "conv")  # aten::mm, addmm, bmm, mkldnn_convolution, convolution_backward
+"""Substrings of the operators counted as matrix products and convolutions."""
+
+
+def _category(name: str) -> str:
+    """The trace's category of one profiler event, by the operator's name."""
+    if not name.startswith("aten::"):
+        return "autograd and optimiser bookkeeping"
+    op = name.removeprefix("aten::")
+    if "adam" in op:
+        return "Adam's update (fused kernel)"
+    if any(p in op for p in PRODUCTS):
+        return "matrix products and convolutions"
+    return "other operators (elementwise, sums, copies)"
+
+
+def trace(
+    loop: Loop, device: torch.device, *, steps: int = 50, plain: float | None = None
+) -> Trace:
+    """Profile ``steps`` real steps of loop (already warmed up) with torch.profiler.
+
+    Each operator's *self* time (its own, without the operators it calls) goes
+    to a category: the matrix products and convolutions, Adam's update, the
+    other operators, and the bookkeeping of autograd and the optimiser (the
+    profiler's non-``aten`` events). What the operators leave of the wall time
+    is Python and the framework around them. plain: the loop's step time
+    measured without the profiler, in seconds, printed beside it.
+    On a GPU the self times are the host's (launching the kernels).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    loop.prepare(steps)
+    with _c_stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        wall = timed(loop.run, device)
+    totals: dict = {}
+    for event in prof.key_averages():
+        what = _category(event.key)
+        totals[what] = totals.get(what, 0.0) + event.self_cpu_time_total / 1e3  # ms
+    parts = sorted(((w, ms / steps) for w, ms in totals.items()), key=lambda p: -p[1])
+    wall_ms = 1e3 * wall / steps
+    parts.append(
+        ("Python and framework, outside any operator", wall_ms - sum(ms for _, ms in parts))
+    )
+    return Trace(parts, wall_ms, 1e3 * plain if plain is not None else float("nan"))
+
+
+# ---------------------------------------------------------- the compile break-even
+@dataclass(frozen=True)
+class BreakEven:
+    """What compile=True costs on one workload and when it pays.
+
+    compile_s: seconds of compiling (the first steps' extra time); plain,
+    compiled: seconds per step, one per round; epochs: 60,000-image epochs until
+    the saving repays compile_s (inf if compiling does not save time).
+    """
+
+    workload: str
+    batch_size: int
+    compile_s: float
+    plain: list
+    compiled: list
+
+    @property
+    def saving(self) -> float:
+        """Seconds saved per step (median plain minus median compiled)."""
+        return statistics.median(self.plain) - statistics.median(self.compiled)
+
+    @property
+    def epochs(self) -> float:
+        if self.saving <= 0:
+            return math.inf
+        return self.compile_s / self.saving / math.ceil(MNIST_TRAIN / self.batch_size)
+
+    def __str__(self) -> str:
+        r = Ratio.of(self.plain, self.compiled)
+        epochs = "never" if math.isinf(self.epochs) else f"{self.epochs:.1f}"
+        return (
+            f"{self.workload:22s}{self.batch_size:6d}{self.compile_s:9.1f}"
+            f"{1e3 * statistics.median(self.plain):9.3f}"
+            f"{1e3 * statistics.median(self.compiled):10.3f}{str(r):>24s}{epochs:>8s}"
+        )
+
+
+BREAK_EVEN_HEADER = (
+    f"{'workload':22s}{'batch':>6s}{'compile':>9s}{'ms/step':>9s}{'compiled':>10s}"
+    f"{'speed-up, 95% interval':>24s}{'epochs':>8s}"
+)
+
+
+WORKLOADS = {w.name: w for w in (MLP, LONG, CONV)}
+"""The workloads by name: what ``fresh_compile_seconds`` can hand a new process."""
+
+
+def _first_compiled_steps(name: str, batch_size: int, steps: int, n_train: int, device: str):
+    """In a new process: seconds of a compiled fit loop's first ``steps`` steps."""
+    device = torch.device(device)
+    workload = WORKLOADS[name].at_batch(batch_size)
+    x = load_mnist(n_train=n_train, n_test=1000, download=False).x_train.to(device)
+    seed_everything(SEED)
+    loop = FitLoop(workload, workload.make_model().to(device), device, x, compile=True)
+    loop.prepare(steps)
+    with tempfile.TemporaryDirectory(prefix="vae_bench_inductor_") as folder:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder  # an empty cache: nothing reused
+        return timed(loop.run, device)
+
+
+def fresh_compile_seconds(
+    workload: Workload, device: torch.device, steps: int, n_train: int = 10000
+) -> float:
+    """Seconds of the first ``steps`` steps of compiled fit, as a fresh runtime pays them.
+
+    They run in a new Python process (``multiprocessing``, spawn) with an empty
+    inductor cache, so that nothing this process or an earlier run compiled is
+    reused: the time includes torch.compile's one-off set-up and building the
+    kernels. workload must be one of ``WORKLOADS`` (at any batch size). A script
+    that calls it must keep its top level under ``if __name__ == "__main__":``,
+    because the new process imports the script's main module.
+    """
+    if WORKLOADS.get(workload.name) is None:
+        raise ValueError(
+            f"fresh_compile_seconds runs a workload in a new process by name; "
+            f"{workload.name!r} is not one of {sorted(WORKLOADS)}."
+        )
+    import multiprocessing
+
+    args = (workload.name, workload.batch_size, steps, n_train, str(device))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_first_compiled_steps, args)
+
+
+def break_even(
+    workload: Workload,
+    *,
+    device: torch.device | str = "cpu",
+    rounds: int = 7,
+    steps: int = 30,
+    warmup: int = 10,
+    n_train: int = 10000,
+) -> BreakEven:
+    """Measure compile=True on workload: its compile time and its saving per step.
+
+    The compile time is the first ``warmup`` steps of compiled fit in a fresh
+    process (``fresh_compile_seconds``) minus as many steady compiled steps;
+    the saving comes from ``time_loops`` of plain and compiled fit on the same
+    weights. workload must be one of ``WORKLOADS`` (at any batch size).
+    """
+    _check_positive(rounds=rounds, steps=steps, warmup=warmup, n_train=n_train)
+    device = torch.device(device)
+    x = load_mnist(n_train=n_train, n_test=1000, download=False).x_train.to(device)
     seed_everything(SEED)
     initial = workload.make_model().to(device)
-    warm_up(workload, x_train, batch_size, device)
-    size = dict(epochs=epochs, batch_size=batch_size)
-    fit_runs, compiled = _fit_runs(workload, initial, x_train, device, variants, **size)
-    with tempfile.TemporaryDirectory(prefix="vae_bench_") as root:
-        dataset = torchvision_dataset(data, root)
-        seed_run = partial(
-            seed_way, initial, workload.loss_fn, dataset, device, workers=workers, **size
-        )
-        results = time_ways({SEED_WAY: seed_run, **fit_runs}, repeat, device)
-    return _report(initial, results, compiled, device, peak, n_train=n_train, **size)
+    first = fresh_compile_seconds(workload, device, warmup, n_train)
+    loops = {
+        "plain": FitLoop(workload, initial, device, x),
+        "compiled": FitLoop(workload, initial, device, x, compile=True),
+    }
+    times, _ = time_loops(loops, device, steps=steps, rounds=rounds, warmup=warmup)
+    compile_s = max(first - warmup * statistics.median(times["compiled"]), 0.0)
+    return BreakEven(
+        workload.name, workload.batch_size, compile_s, times["plain"], times["compiled"]
+    )

@@ -254,7 +254,7 @@ def write_torchvision_raw(data: MNIST, root: str | Path) -> Path:
 
     The inverse of ``load_mnist``'s first source: ``load_mnist(root=root)``
     and ``torchvision.datasets.MNIST(root)`` then read the same images offline.
-    The seed way of ``vae_lib.bench`` and the data tests use it.
+    The posts' loop of ``vae_lib.bench`` and the data tests use it.
     """
     raw = Path(root) / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)

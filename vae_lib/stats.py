@@ -231,6 +231,11 @@ class Paired:
         return text if self.resolved else text + ": not resolved at this budget"
 
 
+OVER = ("seeds", "images", "draws", "rounds")
+"""What ``paired`` can pair over: seeds, test images, repeats of an estimator,
+or rounds of a timing (``vae_lib.bench``)."""
+
+
 def paired(
     a,
     b=None,
@@ -243,13 +248,14 @@ def paired(
     """The paired difference a - b and its t-interval (see the notation page).
 
     a, b: sequences or tensors of n >= 2 paired values, the i-th of each from
-    the same seed (over="seeds"), the same test image (over="images") or the
-    i-th of two sets of independent repeats of an estimator (over="draws");
+    the same seed (over="seeds"), the same test image (over="images"), the
+    i-th of two sets of independent repeats of an estimator (over="draws")
+    or the same round of a timing (over="rounds");
     with b None, a already holds the differences. The interval is
     mean -+ t_{(1+level)/2, n-1} * SE; over thousands of images t is 1.96.
     """
-    if over not in ("seeds", "images", "draws"):
-        raise ValueError(f"over must be 'seeds', 'images' or 'draws', got {over!r}.")
+    if over not in OVER:
+        raise ValueError(f"over must be one of {', '.join(map(repr, OVER))}; got {over!r}.")
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}.")
     a = torch.as_tensor(a, dtype=torch.float64).flatten()

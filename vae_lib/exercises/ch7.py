@@ -1,4 +1,4 @@
-"""Checkers for chapter 7's exercises (how good and how fast).
+"""Checkers for chapter 7's exercises and the speed appendix's (res-ex-flops).
 
 res-ex-k: ``one_over_k_ratio(k0, k1, k2)``. k0 < k1 < k2: numbers of
     importance samples (ints). If the IS-NLL exceeded -log p(x) by exactly
@@ -13,12 +13,20 @@ res-ex-flops: ``layer_step_flops(batch, n_in, n_out, first)``. The FLOPs
     which the first layer (first=True, whose input is the data) does not
     need. Biases, activations and the optimiser are not counted.
 
-res-ex-batch is a predict-then-run experiment (timings) and has no checker.
+res-ex-paired: ``paired_se(a, b)``. a, b: (n,) float tensors of per-image
+    values of two models on the same n images. Returns the standard error of
+    the mean of a - b (a float): the standard deviation of the n differences,
+    with n - 1 in its denominator, over sqrt(n).
+
+res-ex-batch (in the speed appendix) and res-ex-gap are predict-then-run
+exercises and have no checker.
 
 All cases run on the CPU in well under a second.
 """
 
 from __future__ import annotations
+
+import torch
 
 from ._core import Case, checker
 
@@ -56,3 +64,24 @@ def _flops_cases() -> list:
         Case(name, shape, expected=_layer_step_flops(*shape), rtol=0.0, atol=0.5)
         for name, shape in layers.items()
     ]
+
+
+def _paired_se(a: torch.Tensor, b: torch.Tensor) -> float:
+    d = (a - b).double()
+    return (d.std() / len(d) ** 0.5).item()
+
+
+@checker("res-ex-paired")
+def _paired_cases() -> list:
+    g = torch.Generator().manual_seed(7)
+    a = 100 + 10 * torch.randn(50, generator=g, dtype=torch.float64)
+    b = a + 2 + torch.randn(50, generator=g, dtype=torch.float64)
+    pairs = {
+        "the spread of the differences, not of each model's values": (a, b),
+        "a constant shift has no spread: zero": (a, a + 3.0),
+        "n - 1 in the standard deviation, then over sqrt(n) (n = 4)": (
+            torch.tensor([1.0, 2.0, 4.0, 8.0], dtype=torch.float64),
+            torch.zeros(4, dtype=torch.float64),
+        ),
+    }
+    return [Case(name, pair, expected=_paired_se(*pair), atol=1e-9) for name, pair in pairs.items()]
