@@ -1,4 +1,4 @@
-"""Draw the book's four conceptual diagrams as SVG files in book/_static/diagrams/.
+"""Draw the book's five conceptual diagrams as SVG files in book/_static/diagrams/.
 
 1. vae_computation.svg: the VAE as a computation, x to encoder to (mu, sigma) to
    z = mu + sigma * eps to decoder, with the two terms of the loss.
@@ -7,6 +7,8 @@
 3. conv_vae_shapes.svg: chapter 3's ConvVAE (vae_lib.models.ConvVAE with its
    default widths), layer by layer, with the tensor shape after each layer.
 4. cvae_networks.svg: chapter 5's CVAE, its encoder, prior network and decoder.
+5. vae_uses.svg: chapter 6's four uses of one trained VAE, each with what it
+   is scored by and against.
 
 Regenerate them after changing this script (run from the repository root):
 
@@ -398,6 +400,38 @@ def _cvae_arrows(ax, b, bottom_line):
     arrow(ax, dec.top(), out.bottom())
 
 
+# --- 5. one VAE, four uses -------------------------------------------------------------------
+
+USES = [
+    # (use, input, model path, output, scored by / against)
+    ("removing noise", "corrupted $\\tilde x$", "encoder → $\\mu_\\phi(\\tilde x)$ → decoder",
+     "restored image", "PSNR, classifier\nvs. a denoising AE"),
+    ("anomaly detection", "image $x$", "IW bound on $-\\log p_\\theta(x)$",
+     "anomaly score", "AUROC\nvs. an AE's error"),
+    ("semi-supervised", "image $x$", "encoder → $\\mu_\\phi(x)$ → classifier",
+     "digit label", "test accuracy\nvs. pixels"),
+    ("generation", "$z \\sim \\mathcal{N}(0, I)$", "decoder $p_\\theta(x\\mid z)$",
+     "new image", "classifier's confidence\nvs. real digits"),
+]
+
+
+def vae_uses():
+    fig, ax = new_figure(10.4, 5.0)
+    label(ax, 0.95, 4.65, "use", size=11)
+    label(ax, 4.25, 4.65, "the trained VAE", size=11)
+    label(ax, 9.05, 4.65, "scored by / against", size=11)
+    for i, (use, given, path, result, score) in enumerate(USES):
+        y = 3.9 - 1.05 * i
+        label(ax, 0.95, y, use, size=11)
+        inp = box(ax, 2.65, y, 1.45, 0.7, given, "data")
+        mid = box(ax, 4.95, y, 2.75, 0.7, path, "latent")
+        out = box(ax, 7.35, y, 1.45, 0.7, result, "decoder")
+        arrow(ax, inp.right(), mid.left())
+        arrow(ax, mid.right(), out.left())
+        label(ax, 9.1, y, score, size=10)
+    return fig
+
+
 # --- writing and checking -------------------------------------------------------------------
 
 DIAGRAMS = {
@@ -405,6 +439,7 @@ DIAGRAMS = {
     "graphical_model.svg": (graphical_model, "The VAE's graphical model"),
     "conv_vae_shapes.svg": (conv_vae_shapes, "Chapter 3's ConvVAE with its tensor shapes"),
     "cvae_networks.svg": (cvae_networks, "Chapter 5's CVAE: its three networks"),
+    "vae_uses.svg": (vae_uses, "Chapter 6: one VAE, four uses"),
 }
 
 

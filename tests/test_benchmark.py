@@ -157,6 +157,22 @@ def test_the_break_even_in_epochs():
     assert found.epochs == pytest.approx(10.0)
     slower = bench.BreakEven("toy", 60, 10.0, plain=[0.002] * 3, compiled=[0.003] * 3)
     assert math.isinf(slower.epochs) and "never" in str(slower)
+    # Noisy rounds: the interval brackets the estimate, and its upper end is
+    # infinite when the slow end of the speed-up's interval saves nothing.
+    noisy = bench.BreakEven(
+        "toy", 60, 10.0, plain=[0.0030, 0.0031, 0.0029], compiled=[0.0020, 0.0021, 0.0019]
+    )
+    lo, hi = noisy.epochs_interval
+    assert lo < noisy.epochs < hi < math.inf
+    unsure = bench.BreakEven(
+        "toy", 60, 10.0, plain=[0.003, 0.002, 0.003], compiled=[0.002, 0.003, 0.002]
+    )
+    assert math.isinf(unsure.epochs_interval[1])
+
+
+def test_environment_names_the_cpus_bf16_instructions():
+    line = bench.environment(CPU)[0]
+    assert "bf16 instructions: " in line and "bf16 units" not in line
 
 
 def test_a_fresh_compile_runs_in_a_new_process():

@@ -143,3 +143,15 @@ def test_classifier_refuses_wrong_shapes_and_ranges():
         model.probabilities(torch.rand(2, 1, 28, 28) * 2 - 1)
     with pytest.raises(ValueError, match="labels must have shape"):
         model.agreement(torch.rand(2, 1, 28, 28), torch.zeros(3, dtype=torch.long))
+
+
+def test_feature_classifier_learns_separable_features_and_checks_its_input():
+    torch.manual_seed(0)
+    labels = torch.arange(10).repeat(20)
+    features = torch.nn.functional.one_hot(labels, 10).float() * 3 + 0.3 * torch.randn(200, 10)
+    net = vl.train_feature_classifier(features, labels, steps=200, batch_size=64)
+    assert not net.training
+    assert net(features).shape == (200, 10)
+    assert (net(features).argmax(1) == labels).float().mean() > 0.95
+    with pytest.raises(ValueError, match="one label per example"):
+        vl.train_feature_classifier(features, labels[:5])

@@ -396,3 +396,18 @@ def test_quick_mode_on_data_smaller_than_its_sizes_keeps_all_of_it(monkeypatch, 
     data = vl.load_mnist(root=tiny_root)
     assert (len(data.x_train), len(data.x_test)) == (300, 70)
     assert (len(data.y_train), len(data.y_test)) == (300, 70)
+
+
+def test_balanced_subset_draws_an_equal_number_of_each_digit():
+    labels = torch.arange(10).repeat(30)[
+        torch.randperm(300, generator=torch.Generator().manual_seed(0))
+    ]
+    idx = vl.balanced_subset(labels, 50, torch.Generator().manual_seed(1))
+    assert len(idx) == 50 and len(set(idx.tolist())) == 50
+    assert torch.bincount(labels[idx], minlength=10).tolist() == [5] * 10
+    again = vl.balanced_subset(labels, 50, torch.Generator().manual_seed(1))
+    assert torch.equal(idx, again)
+    with pytest.raises(ValueError, match="multiple of 10"):
+        vl.balanced_subset(labels, 55, torch.Generator())
+    with pytest.raises(ValueError, match="cannot draw"):
+        vl.balanced_subset(labels, 400, torch.Generator())

@@ -427,3 +427,20 @@ def test_bernoulli_nll_sums_bfloat16_logits_in_float32():
         logits.float(), x, reduction="none"
     ).sum(1)
     torch.testing.assert_close(got, expected, atol=1e-3, rtol=1e-5)
+
+
+def test_cvae_loss_is_the_negative_conditional_elbo_with_torchs_kl():
+    torch.manual_seed(0)
+    model = vl.CVAE(z_dim=3, hidden=16)
+    x = (torch.rand(5, 1, 28, 28) > 0.5).float()
+    y = torch.arange(5)
+    torch.manual_seed(1)
+    terms = vl.cvae_loss(model, x, y)
+    torch.manual_seed(1)
+    logits, mu, logvar, mu_p, logvar_p = model(x, y)
+    q = Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
+    p = Independent(Normal(mu_p, torch.exp(0.5 * logvar_p)), 1)
+    recon = Independent(Bernoulli(logits=logits.flatten(1)), 1).log_prob(x.flatten(1))
+    assert terms["kl"].item() == pytest.approx(kl_divergence(q, p).mean().item(), rel=1e-5)
+    assert terms["recon"].item() == pytest.approx(-recon.mean().item(), rel=1e-5)
+    assert terms["loss"].item() == pytest.approx((terms["recon"] + terms["kl"]).item())

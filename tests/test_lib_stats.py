@@ -212,3 +212,98 @@ def test_glue_stores_plain_numbers_and_refuses_bad_names(monkeypatch):
     assert type(stored["elbo-gain_1"]) is float and type(stored["count"]) is int
     with pytest.raises(ValueError, match="letters, digits"):
         vl.glue("a b", 1.0)
+
+
+def test_paired_seeds_images_adds_the_test_sets_error_in_quadrature():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(5, 200, generator=g, dtype=torch.float64)
+    b = torch.rand(5, 200, generator=g, dtype=torch.float64)
+    d = vl.paired_seeds_images((a, b), unit="dB")
+    per_seed = (a - b).mean(1)
+    seed_se = per_seed.std() / math.sqrt(5)
+    image_se = (a - b).mean(0).std() / math.sqrt(200)
+    assert d.mean == pytest.approx(per_seed.mean().item())
+    assert d.se == pytest.approx(math.hypot(seed_se, image_se))
+    assert d.hi - d.mean == pytest.approx(vl.t_quantile(0.975, 4) * d.se)
+    assert "over 5 seeds and 200 test images" in str(d)
+    # Without the images' part the interval is vl.paired's, and narrower.
+    assert vl.paired(per_seed).se == pytest.approx(seed_se.item())
+    assert d.se > vl.paired(per_seed).se
+
+
+def test_paired_seeds_images_covers_a_true_zero_about_95_percent():
+    # Every seed is scored on one shared test set drawn from a population in
+    # which A and B are equally good: the seeds alone cannot see that set's
+    # luck, so vl.paired over seeds calls a difference far too often.
+    g = torch.Generator().manual_seed(1)
+    calls, calls_seeds_only, trials = 0, 0, 400
+    for _ in range(trials):
+        image_effect = torch.randn(1, 300, generator=g, dtype=torch.float64)
+        a = image_effect + 0.1 * torch.randn(5, 300, generator=g, dtype=torch.float64)
+        b = torch.zeros(5, 300, dtype=torch.float64)
+        calls += vl.paired_seeds_images((a, b)).resolved
+        calls_seeds_only += vl.paired((a - b).mean(1)).resolved
+    assert calls / trials < 0.09
+    assert calls_seeds_only / trials > 0.5
+
+
+def test_auroc_placements_average_to_the_auroc_and_give_delongs_variance():
+    g = torch.Generator().manual_seed(2)
+    normal = torch.randn(300, generator=g)
+    anomalous = torch.randn(200, generator=g) + 1.0
+    normal[:5] = anomalous[:5]  # a few ties
+    u, v = vl.auroc_placements(normal, anomalous)
+    auc = vl.auroc(normal, anomalous)
+    assert u.shape == (300,) and v.shape == (200,)
+    assert u.mean().item() == pytest.approx(auc) and v.mean().item() == pytest.approx(auc)
+    # DeLong's variance against the spread of the AUROC over fresh samples.
+    delong = (u.var() / 300 + v.var() / 200).item()
+    fresh = torch.tensor(
+        [
+            vl.auroc(torch.randn(300, generator=g), torch.randn(200, generator=g) + 1.0)
+            for _ in range(400)
+        ]
+    )
+    assert delong == pytest.approx(fresh.var().item(), rel=0.25)
+
+
+def test_paired_seeds_images_takes_both_groups_of_an_auroc():
+    g = torch.Generator().manual_seed(3)
+    normal = torch.randn(3, 100, generator=g)
+    anomalous = torch.randn(3, 80, generator=g) + 1
+    pa = [vl.auroc_placements(n, a) for n, a in zip(normal, anomalous)]
+    pb = [vl.auroc_placements(n, a + 0.5) for n, a in zip(normal, anomalous)]
+    u_a, v_a = (torch.stack(x) for x in zip(*pa))
+    u_b, v_b = (torch.stack(x) for x in zip(*pb))
+    d = vl.paired_seeds_images((v_a, v_b), (u_a, u_b))
+    aucs = [vl.auroc(n, a) - vl.auroc(n, a + 0.5) for n, a in zip(normal, anomalous)]
+    assert d.mean == pytest.approx(sum(aucs) / 3)
+    image_var = ((v_a - v_b).mean(0).var() / 80 + (u_a - u_b).mean(0).var() / 100).item()
+    assert d.image_se == pytest.approx(math.sqrt(image_var))
+
+
+def test_paired_seeds_images_refuses_what_it_cannot_pair():
+    a = torch.zeros(3, 10)
+    with pytest.raises(ValueError, match="at least one"):
+        vl.paired_seeds_images()
+    with pytest.raises(ValueError, match="shape"):
+        vl.paired_seeds_images((a, torch.zeros(3, 9)))
+    with pytest.raises(ValueError, match="shape"):
+        vl.paired_seeds_images((torch.zeros(10), torch.zeros(10)))
+    with pytest.raises(ValueError, match="same seeds"):
+        vl.paired_seeds_images((a, a), (torch.zeros(2, 10), torch.zeros(2, 10)))
+    with pytest.raises(ValueError, match="NaN"):
+        vl.paired_seeds_images((a, torch.full((3, 10), float("nan"))))
+
+
+def test_seeded_gives_the_same_draws_and_restores_the_state():
+    torch.manual_seed(5)
+    expected_after = torch.rand(3)
+    torch.manual_seed(5)
+    with vl.seeded(100):
+        first = torch.rand(4)
+    after = torch.rand(3)
+    with vl.seeded(100):
+        second = torch.rand(4)
+    assert torch.equal(first, second)
+    assert torch.equal(after, expected_after)

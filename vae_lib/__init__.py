@@ -17,21 +17,22 @@ from . import accel, exercises, linear_gaussian
 from .beta import BetaEff, beta_eff, implied_sigma, sigma_ml
 from .checkpoint import CheckpointError
 from .checks import checks
-from .classifier import DigitClassifier, digit_classifier
-from .data import MNIST, MNISTUnavailableError, binarize, load_mnist
-from .device import get_device, seed_everything
+from .classifier import DigitClassifier, digit_classifier, train_feature_classifier
+from .data import MNIST, MNISTUnavailableError, balanced_subset, binarize, load_mnist
+from .device import get_device, seed_everything, seeded
 from .explorer import Explorer, image_explorer, point_explorer
 from .losses import (
     bernoulli_log_likelihood,
     bernoulli_nll,
     bernoulli_vae_loss,
+    cvae_loss,
     gaussian_nll,
     iw_log_likelihood,
     kl_diag_gaussians,
     kl_standard_normal,
     reparameterize,
 )
-from .metrics import active_units, auroc, psnr, roc_curve
+from .metrics import active_units, auroc, auroc_placements, psnr, roc_curve
 from .mode import choose, quick_mode
 from .models import CVAE, MLPVAE, ConvVAE, CVAEGivenLabel, PaddedConvVAE
 from .plots import latent_grid, plot_history, plot_latent_scatter, plot_manifold, show_images
@@ -47,6 +48,7 @@ from .stats import (
     iw_estimate,
     mean_se,
     paired,
+    paired_seeds_images,
     repeat_over_seeds,
     t_quantile,
 )
@@ -67,13 +69,16 @@ __version__ = "0.2.0"
 __all__ = [
     "MNIST",
     "MNISTUnavailableError",
+    "balanced_subset",
     "binarize",
     "load_mnist",
     "get_device",
     "seed_everything",
+    "seeded",
     "bernoulli_log_likelihood",
     "bernoulli_nll",
     "bernoulli_vae_loss",
+    "cvae_loss",
     "gaussian_nll",
     "iw_log_likelihood",
     "kl_diag_gaussians",
@@ -81,6 +86,7 @@ __all__ = [
     "reparameterize",
     "active_units",
     "auroc",
+    "auroc_placements",
     "psnr",
     "roc_curve",
     "choose",
@@ -118,6 +124,7 @@ __all__ = [
     "CheckpointError",
     "DigitClassifier",
     "digit_classifier",
+    "train_feature_classifier",
     "Estimate",
     "SeedTable",
     "Summary",
@@ -128,6 +135,7 @@ __all__ = [
     "repeat_over_seeds",
     "Paired",
     "paired",
+    "paired_seeds_images",
     "t_quantile",
     "glue",
     "accel",

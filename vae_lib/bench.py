@@ -153,18 +153,24 @@ def step_flops(workload: Workload, device: torch.device) -> int:
 
 def environment(device: torch.device) -> list[str]:
     """Lines naming what the figures depend on: processor, threads, versions, load."""
-    cpu = platform.processor() or platform.machine()
+    cpu, flags = platform.processor() or platform.machine(), None
     try:
         with open("/proc/cpuinfo") as info:
-            names = [
-                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
-            ]
+            fields = [line.split(":", 1) for line in info if ":" in line]
+        names = [v.strip() for k, v in fields if k.strip() == "model name"]
         cpu = names[0] if names else cpu
+        flag_lines = [v.split() for k, v in fields if k.strip() == "flags"]
+        flags = set(flag_lines[0]) if flag_lines else None
     except OSError:
         pass
+    if flags is None:
+        bf16 = "bf16 instructions: unknown (no /proc/cpuinfo)"
+    else:
+        found = sorted(f for f in flags if f in ("avx512_bf16", "amx_bf16"))
+        bf16 = f"bf16 instructions: {', '.join(found) or 'none'}"
     lines = [
         f"CPU: {cpu}; {os.cpu_count()} logical CPUs; torch uses {torch.get_num_threads()} "
-        f"thread(s); bf16 units: {'yes' if accel.bf16_supported('cpu') else 'no'}"
+        f"thread(s); {bf16}"
     ]
     if device.type == "cuda":
         lines.append(f"GPU: {torch.cuda.get_device_name(device)}")
@@ -652,7 +658,21 @@ class BreakEven:
     def epochs(self) -> float:
         if self.saving <= 0:
             return math.inf
-        return self.compile_s / self.saving / math.ceil(MNIST_TRAIN / self.batch_size)
+        return self._epochs_at(statistics.median(self.plain) - statistics.median(self.compiled))
+
+    def _epochs_at(self, saving: float) -> float:
+        """Epochs that repay compile_s at a saving of saving seconds per step."""
+        if saving <= 0:
+            return math.inf
+        return self.compile_s / saving / math.ceil(MNIST_TRAIN / self.batch_size)
+
+    @property
+    def epochs_interval(self) -> tuple[float, float]:
+        """(lo, hi) epochs to break even at the ends of the speed-up's 95%
+        interval: the median plain step over each end of ``Ratio.of``'s
+        interval (hi is inf where that end does not save time)."""
+        r, plain = Ratio.of(self.plain, self.compiled), statistics.median(self.plain)
+        return self._epochs_at(plain * (1 - 1 / r.hi)), self._epochs_at(plain * (1 - 1 / r.lo))
 
     def __str__(self) -> str:
         r = Ratio.of(self.plain, self.compiled)

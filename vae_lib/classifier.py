@@ -167,3 +167,39 @@ def digit_classifier(device=None, cache: bool = True, progress: bool = True) -> 
     model = model.to(device).eval()
     _CACHE[key] = model
     return model
+
+
+def train_feature_classifier(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int = 600,
+    batch_size: int = 256,
+    hidden: int = 128,
+    lr: float = 1e-3,
+) -> nn.Module:
+    """A small MLP classifier (flatten, one hidden ReLU layer, 10 logits)
+    trained with Adam (weight decay 1e-4) for ``steps`` minibatches of
+    ``batch_size`` examples drawn with replacement from torch's global
+    generator (seed it for a repeatable run).
+
+    features: (N, ...) inputs, e.g. images (N, 1, 28, 28) or latent means
+    (N, D); labels: (N,) digits. Returns the network in eval mode; its
+    output on features is (B, 10) logits.
+    """
+    if len(features) != len(labels) or len(features) == 0:
+        raise ValueError(
+            f"need one label per example, got {len(features)} examples and {len(labels)} labels."
+        )
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(features[0].numel(), hidden), nn.ReLU(), nn.Linear(hidden, 10)
+    ).to(features.device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+    for _ in range(steps):
+        idx = torch.randint(0, len(features), (min(batch_size, len(features)),))
+        loss = F.cross_entropy(
+            net(features[idx.to(features.device)]), labels[idx.to(labels.device)]
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()

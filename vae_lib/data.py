@@ -249,6 +249,25 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     return (uniform < x).to(x.dtype)
 
 
+def balanced_subset(labels: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Indices of n images, n // 10 of each of the ten digits, drawn at random.
+
+    labels: (N,) digit labels on any device; generator: a CPU torch.Generator
+    that fixes the draw. Returns (n,) indices on labels' device, digit by digit.
+    """
+    if n % 10 or n <= 0:
+        raise ValueError(
+            f"n must be a positive multiple of 10 (an equal number per digit), got {n}."
+        )
+    picks = []
+    for digit in range(10):
+        idx = (labels == digit).nonzero().squeeze(1).cpu()
+        if len(idx) < n // 10:
+            raise ValueError(f"only {len(idx)} images of digit {digit}; cannot draw {n // 10}.")
+        picks.append(idx[torch.randperm(len(idx), generator=generator)[: n // 10]])
+    return torch.cat(picks).to(labels.device)
+
+
 def write_torchvision_raw(data: MNIST, root: str | Path) -> Path:
     """Write ``data`` in torchvision's raw MNIST file format under root/MNIST/raw.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
@@ -60,3 +61,13 @@ def seed_everything(seed: int) -> None:
     random.seed(int(seed))
     np.random.seed(int(seed))
     torch.manual_seed(int(seed))
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block with torch's random generators seeded with seed, then put
+    their state back: the same random draws every time, and the draws after
+    the block unchanged. Used where two chapters must draw the same z."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield

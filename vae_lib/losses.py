@@ -121,6 +121,19 @@ def bernoulli_vae_loss(
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 
+def cvae_loss(model, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Negative conditional ELBO of a ``CVAE`` with its learned prior p(z|y),
+    averaged over the batch (nats per image), as chapter 5 derives it.
+
+    ``model(x, y)`` must return ``(logits, mu, logvar, mu_p, logvar_p)``.
+    Returns ``{"loss": recon + kl, "recon": ..., "kl": ...}``, scalar tensors.
+    """
+    logits, mu, logvar, mu_p, logvar_p = model(x, y)
+    recon = bernoulli_nll(logits, x).mean()
+    kl = kl_diag_gaussians(mu, logvar, mu_p, logvar_p).mean()
+    return {"loss": recon + kl, "recon": recon, "kl": kl}
+
+
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """log p(x | z) for a Bernoulli decoder given its logits, per example (B,), nats."""
     return -bernoulli_nll(logits, x)

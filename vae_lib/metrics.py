@@ -41,6 +41,21 @@ def auroc(normal, anomalous) -> float:
     return (rank_sum - n_b * (n_b + 1) / 2) / (n_a * n_b)
 
 
+def auroc_placements(normal, anomalous) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image's share of the AUROC (DeLong's placement values), float64.
+
+    u (n,): for each normal score, the share of anomalous scores above it;
+    v (m,): for each anomalous score, the share of normal scores below it;
+    a tie counts one half. u.mean() and v.mean() both equal ``auroc``, and
+    var(u) / n + var(v) / m is DeLong's variance of the AUROC, which is how
+    ``paired_seeds_images`` counts the test images' sampling error.
+    """
+    a = _scores(normal, "normal").double()
+    b = _scores(anomalous, "anomalous").double()
+    pairs = (b[None, :] > a[:, None]).double() + 0.5 * (b[None, :] == a[:, None]).double()
+    return pairs.mean(1), pairs.mean(0)
+
+
 def roc_curve(normal, anomalous) -> tuple[torch.Tensor, torch.Tensor]:
     """False and true positive rates (fpr, tpr) as the threshold falls.
 

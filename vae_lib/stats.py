@@ -11,6 +11,9 @@ difference with its 95% t-interval, which is how a chapter states "setting A
 beats setting B by d, 95% interval [lo, hi]", or that the difference is not
 resolved at this budget.
 
+``paired_seeds_images`` is ``paired`` over seeds when every seed is scored
+on the same test images: it adds the test set's own sampling error.
+
 ``mean_se(values)`` is the mean of independent values and its standard error,
 e.g. of a per-image log-likelihood over the test set.
 """
@@ -196,6 +199,11 @@ class Paired:
     freedom; lo, hi: mean -+ t * se. resolved is True when [lo, hi] excludes
     0 (n identical differences give se = 0 and a zero-width interval). over names what was paired ("seeds" or "images"); unit the unit of
     the values (e.g. "nats per image").
+
+    image_se (default 0) is the standard error that a fixed test set adds
+    when every seed is scored on the same images; it is added to the seeds'
+    standard error in quadrature, and images (their count) is printed with
+    the seeds. ``paired_seeds_images`` fills both.
     """
 
     values: list
@@ -203,6 +211,8 @@ class Paired:
     unit: str = ""
     digits: int = 2
     level: float = 0.95
+    image_se: float = 0.0
+    images: int = 0
     mean: float = field(init=False)
     se: float = field(init=False)
     t: float = field(init=False)
@@ -210,7 +220,8 @@ class Paired:
     hi: float = field(init=False)
 
     def __post_init__(self):
-        self.mean, self.se = mean_se(self.values)
+        self.mean, seed_se = mean_se(self.values)
+        self.se = math.hypot(seed_se, self.image_se)
         self.t = t_quantile(0.5 + self.level / 2, self.n - 1)
         self.lo, self.hi = self.mean - self.t * self.se, self.mean + self.t * self.se
 
@@ -228,6 +239,8 @@ class Paired:
             f"{self.mean:+.{d}f}{unit}, {100 * self.level:g}% interval "
             f"[{self.lo:+.{d}f}, {self.hi:+.{d}f}] over {self.n:,} {self.over}"
         )
+        if self.images:
+            text += f" and {self.images:,} test images"
         return text if self.resolved else text + ": not resolved at this budget"
 
 
@@ -270,6 +283,62 @@ def paired(
     if a.numel() < 2:
         raise ValueError(f"paired needs at least 2 differences, got {a.numel()}.")
     return Paired(a.tolist(), over=over, unit=unit, digits=digits, level=level)
+
+
+def paired_seeds_images(*groups, unit: str = "", digits: int = 2, level: float = 0.95) -> Paired:
+    """A paired difference over seeds that also counts the test set's sampling error.
+
+    Each group is a pair (a, b) of tensors of shape (S, N): the per-image
+    values of settings A and B for S seeds on the same N test images (e.g. 1
+    for a correct label and 0 for a wrong one, or each image's PSNR in dB).
+    The statistic of seed s is the mean over the first group's images of
+    a - b. Two parts of its error add in quadrature: the seeds' standard
+    error of the S per-seed statistics, and the images' standard error of
+    the seed-averaged per-image difference, var_i(mean_s (a - b)) / N,
+    summed over the groups (independent sets of images). An AUROC is a mean
+    over either of its two groups of placements (``auroc_placements``), and
+    its image part is DeLong's variance, so it takes both groups. The
+    interval uses Student's t with S - 1 degrees of freedom (conservative
+    for the images' part, which has thousands). Printed "over S seeds and N
+    test images", N the first group's count.
+    """
+    if not groups:
+        raise ValueError(
+            "paired_seeds_images needs at least one (a, b) pair of (seeds, images) tensors."
+        )
+    per_seed, image_var, shapes = None, 0.0, []
+    for i, pair in enumerate(groups):
+        if len(pair) != 2:
+            raise ValueError(f"group {i} must be a pair (a, b), got {len(pair)} items.")
+        a, b = (torch.as_tensor(v, dtype=torch.float64) for v in pair)
+        if a.dim() != 2 or a.shape != b.shape:
+            raise ValueError(
+                f"group {i}: a and b must both have shape (seeds, images); got "
+                f"{tuple(a.shape)} and {tuple(b.shape)}."
+            )
+        if a.shape[0] < 2 or a.shape[1] < 2:
+            raise ValueError(
+                f"group {i}: need at least 2 seeds and 2 images, got shape {tuple(a.shape)}."
+            )
+        shapes.append(a.shape)
+        d = a - b
+        if not torch.isfinite(d).all():
+            raise ValueError(f"group {i} has NaN or infinite values; fix them first.")
+        if per_seed is None:
+            per_seed = d.mean(1)
+        elif a.shape[0] != len(per_seed):
+            raise ValueError(
+                f"every group needs the same seeds; got {[s[0] for s in shapes]} rows."
+            )
+        image_var += (d.mean(0).var(unbiased=True) / d.shape[1]).item()
+    return Paired(
+        per_seed.tolist(),
+        unit=unit,
+        digits=digits,
+        level=level,
+        image_se=math.sqrt(image_var),
+        images=int(shapes[0][1]),
+    )
 
 
 def difference(a: SeedTable, b: SeedTable, metric: str, unit: str = "", digits: int = 2) -> Paired:
