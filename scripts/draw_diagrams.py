@@ -404,14 +404,34 @@ def _cvae_arrows(ax, b, bottom_line):
 
 USES = [
     # (use, input, model path, output, scored by / against)
-    ("removing noise", "corrupted $\\tilde x$", "encoder → $\\mu_\\phi(\\tilde x)$ → decoder",
-     "restored image", "PSNR, classifier\nvs. a denoising AE"),
-    ("anomaly detection", "image $x$", "IW bound on $-\\log p_\\theta(x)$",
-     "anomaly score", "AUROC\nvs. an AE's error"),
-    ("semi-supervised", "image $x$", "encoder → $\\mu_\\phi(x)$ → classifier",
-     "digit label", "test accuracy\nvs. pixels"),
-    ("generation", "$z \\sim \\mathcal{N}(0, I)$", "decoder $p_\\theta(x\\mid z)$",
-     "new image", "classifier's confidence\nvs. real digits"),
+    (
+        "removing noise",
+        "corrupted $\\tilde x$",
+        "encoder → $\\mu_\\phi(\\tilde x)$ → decoder",
+        "restored image",
+        "PSNR, classifier\nvs. a denoising AE",
+    ),
+    (
+        "anomaly detection",
+        "image $x$",
+        "IW bound on $-\\log p_\\theta(x)$",
+        "anomaly score",
+        "AUROC\nvs. an AE's error",
+    ),
+    (
+        "semi-supervised",
+        "image $x$",
+        "encoder → $\\mu_\\phi(x)$ → classifier",
+        "digit label",
+        "test accuracy\nvs. pixels",
+    ),
+    (
+        "generation",
+        "$z \\sim \\mathcal{N}(0, I)$",
+        "decoder $p_\\theta(x\\mid z)$",
+        "new image",
+        "classifier's confidence\nvs. real digits",
+    ),
 ]
 
 
